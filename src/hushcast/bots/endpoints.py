@@ -1,0 +1,68 @@
+"""HTTP endpoints for bot apps. Thin: parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from hushcast.bots import service
+from hushcast.bots.schemas import AppCreate, AppOut, AppUpdate
+from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn, get_db
+from hushcast.core.errors import ApiError, BadRequest
+from hushcast.telegram.client import InvalidBotToken, TelegramUnavailable
+
+router = APIRouter(tags=["bots"])
+
+INVALID_BOT_TOKEN = "Invalid bot token"
+
+
+@router.post(
+    "/apps",
+    response_model=AppOut,
+    status_code=201,
+    responses={200: {"model": AppOut, "description": "The bot was already connected"}},
+)
+async def connect_app(body: AppCreate, request: Request, principal: CurrentPrincipal) -> Response:
+    """Connects a Telegram bot by its BotFather token (checked with getMe)."""
+    token = body.botToken.strip()
+    if not service.looks_like_bot_token(token):
+        raise BadRequest(INVALID_BOT_TOKEN)
+    try:
+        bot = await request.app.state.telegram.get_me(token)
+    except InvalidBotToken:
+        raise BadRequest(INVALID_BOT_TOKEN) from None
+    except TelegramUnavailable as exc:
+        raise ApiError(502, f"Telegram Bot API unreachable: {exc}") from None
+
+    def store() -> tuple[AppOut, bool]:
+        with get_db(request).transaction() as conn:
+            return service.connect_bot(conn, principal.organization_id, token, bot, body.name)
+
+    app_out, created = await run_in_threadpool(store)
+    return JSONResponse(app_out.model_dump(), status_code=201 if created else 200)
+
+
+@router.get("/apps", response_model=list[AppOut])
+def list_apps(principal: CurrentPrincipal, conn: ReadConn) -> list[AppOut]:
+    return service.list_apps(conn, principal.organization_id)
+
+
+@router.get("/apps/{app_uuid}", response_model=AppOut)
+def get_app(app_uuid: str, principal: CurrentPrincipal, conn: ReadConn) -> AppOut:
+    return service.get_app(conn, principal.organization_id, app_uuid)
+
+
+@router.patch("/apps/{app_uuid}", response_model=AppOut)
+def update_app(
+    app_uuid: str, body: AppUpdate, principal: CurrentPrincipal, conn: WriteConn
+) -> AppOut:
+    """Changes the bot's name, paid-broadcast mode or rate limits."""
+    return service.update_app(conn, principal.organization_id, app_uuid, body)
+
+
+@router.delete("/apps/{app_uuid}", status_code=204)
+def delete_app(app_uuid: str, principal: CurrentPrincipal, conn: WriteConn) -> Response:
+    """Disconnects the bot and deletes its tokens, mutes and queued messages."""
+    service.delete_app(conn, principal.organization_id, app_uuid)
+    return Response(status_code=204)

@@ -1,0 +1,30 @@
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, Table
+
+from hushcast.core.db import BigId, metadata
+
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "organization_id",
+        BigId,
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("app_id", BigId, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column("message_id", BigId, ForeignKey("messages.id", ondelete="RESTRICT"), nullable=False),
+    Column("title", String(300), nullable=True),
+    Column("groups", JSON, nullable=True),
+    Column("excluded_groups", JSON, nullable=True),
+    Column("start_date", DateTime, nullable=False),
+    # SCHEDULED -> (planned) RUNNING -> FINISHED; PAUSED and CANCELLED by request.
+    Column("status", String(16), nullable=False),
+    Column("planned_at", DateTime, nullable=True),
+    Column("total_recipients", Integer, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("started_at", DateTime, nullable=True),
+    Column("finished_at", DateTime, nullable=True),
+    Index("ix_broadcasts_status_start", "status", "start_date"),
+)

@@ -1,0 +1,166 @@
+"""The ``hushcast`` command."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hushcast.core.config import get_settings
+from hushcast.core.db import Database, create_database
+
+app = typer.Typer(help="Hushcast: Telegram broadcasts and transactional messages with mute.")
+keys_app = typer.Typer(help="API keys.")
+app.add_typer(keys_app, name="keys")
+err = Console(stderr=True)
+
+
+def _db() -> Database:
+    return create_database(get_settings().database_url, pool_size=2)
+
+
+def _migrate(db: Database) -> None:
+    from hushcast.core.migrate import upgrade
+
+    upgrade(db)
+
+
+@app.command()
+def migrate() -> None:
+    """Applies pending database migrations."""
+    db = _db()
+    _migrate(db)
+    err.print("[green]Database is up to date.[/green]")
+    db.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="Do not run the delivery worker")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="Log level")] = "info",
+) -> None:
+    """Runs the HTTP API (and, unless --no-worker, the delivery worker)."""
+    import uvicorn
+
+    from hushcast.core.app import create_app
+    from hushcast.orgs.service import bootstrap_default_org
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = get_settings()
+    db = _db()
+    _migrate(db)
+    with db.transaction() as conn:
+        key = bootstrap_default_org(conn)
+    db.dispose()
+    if key:
+        err.print("[bold]First start:[/bold] created organisation [cyan]default[/cyan].")
+        err.print(f"API key (shown once): [bold yellow]{key}[/bold yellow]")
+    err.print(f"Hushcast listening on [bold]http://{host}:{port}[/bold]  (API docs: /docs)")
+    application = create_app(settings, run_worker=not no_worker)
+    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
+
+
+@app.command()
+def worker(
+    log_level: Annotated[str, typer.Option(help="Log level")] = "info",
+) -> None:
+    """Runs the delivery worker alone (several may share one PostgreSQL)."""
+    import asyncio
+
+    from hushcast.delivery.worker import run_worker_process
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(run_worker_process(get_settings()))
+
+
+@app.command("fake-telegram")
+def fake_telegram(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8081,
+    no_limits: Annotated[
+        bool, typer.Option("--no-limits", help="Do not enforce rate limits")
+    ] = False,
+    latency_ms: Annotated[float, typer.Option(help="Added latency per send")] = 0.0,
+    accept_any_token: Annotated[
+        bool,
+        typer.Option("--accept-any-token/--strict-tokens", help="Accept any well-formed bot token"),
+    ] = True,
+) -> None:
+    """Runs the fake Telegram Bot API server (for tests, demos and your own CI)."""
+    from hushcast.telegram.fake_server import FakeTelegramConfig, run_fake_server
+
+    config = FakeTelegramConfig(
+        enforce_limits=not no_limits, latency_ms=latency_ms, accept_any_token=accept_any_token
+    )
+    err.print(f"Fake Telegram Bot API on http://{host}:{port}")
+    run_fake_server(host, port, config)
+
+
+@keys_app.command("create")
+def keys_create(
+    org: Annotated[str, typer.Option("--org", help="Organisation name (created if needed)")],
+    name: Annotated[str | None, typer.Option(help="A label for the key")] = None,
+) -> None:
+    """Creates an API key and prints it alone on stdout."""
+    from hushcast.orgs.service import create_key
+
+    db = _db()
+    _migrate(db)
+    with db.transaction() as conn:
+        _, key = create_key(conn, org, name)
+    db.dispose()
+    sys.stdout.write(key + "\n")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Lists API keys (their prefixes; keys themselves are not stored)."""
+    from hushcast.orgs import repository
+
+    db = _db()
+    with db.read() as conn:
+        rows = repository.list_keys(conn)
+    db.dispose()
+    table = Table("id", "organisation", "name", "prefix", "created", "revoked")
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.org_name,
+            r.name or "",
+            r.key_prefix + "…",
+            str(r.created_at)[:19],
+            str(r.revoked_at)[:19] if r.revoked_at else "",
+        )
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: int) -> None:
+    """Revokes a key: requests with it answer 401 from now on."""
+    from hushcast.core.timeutil import utcnow
+    from hushcast.orgs import repository
+
+    db = _db()
+    with db.transaction() as conn:
+        done = repository.revoke_key(conn, key_id, utcnow())
+    db.dispose()
+    if not done:
+        err.print(f"[red]No active key with id {key_id}.[/red]")
+        raise typer.Exit(1)
+    err.print(f"Key {key_id} revoked.")
+
+
+if __name__ == "__main__":
+    app()

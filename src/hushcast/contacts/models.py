@@ -1,0 +1,58 @@
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+from hushcast.core.db import BigId, metadata
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "organization_id",
+        BigId,
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("external_customer_id", String(200), nullable=True),
+    Column("phone", String(50), nullable=True),
+    Column("email", String(320), nullable=True),
+    Column("first_name", String(200), nullable=True),
+    Column("last_name", String(200), nullable=True),
+    Column("time_zone", String(64), nullable=True),
+    Column("fields", JSON, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_contacts_org_ext", "organization_id", "external_customer_id"),
+    Index("ix_contacts_org_phone", "organization_id", "phone"),
+    Index("ix_contacts_org_email", "organization_id", "email"),
+)
+
+# A contact's Telegram chat id with one bot ("token" in the Yespo API).
+app_tokens = Table(
+    "app_tokens",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("app_id", BigId, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "contact_id",
+        BigId,
+        ForeignKey("contacts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("token", String(64), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("deactivated_at", DateTime, nullable=True),
+    Column("deactivation_reason", String(200), nullable=True),
+    UniqueConstraint("app_id", "token", name="uq_app_tokens_app_token"),
+)

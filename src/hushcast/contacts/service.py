@@ -1,0 +1,189 @@
+"""Contacts and token registration, matched as Yespo matches. Never commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from hushcast.contacts import repository as repo
+from hushcast.contacts.schemas import TokenOut, TokensResult
+from hushcast.core.errors import BadRequest
+from hushcast.core.jsonbody import as_token
+from hushcast.core.timeutil import iso, utcnow
+
+MAX_TOKENS_PER_REQUEST = 10_000
+IDENTIFIERS = ("externalCustomerId", "phone", "email")
+COLUMN_OF = {"externalCustomerId": "external_customer_id", "phone": "phone", "email": "email"}
+MAX_IDENTIFIER_LEN = {"externalCustomerId": 200, "phone": 50, "email": 320}
+
+
+@dataclass
+class TokenItem:
+    index: int
+    token: str
+    contact_id: int | None
+    identifiers: dict[str, str] = field(default_factory=dict)
+
+
+def _clean_identifier(name: str, value: Any, index: int) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise BadRequest(f"tokens[{index}].{name} must be a string")
+    text = str(value).strip()
+    if not text:
+        return None
+    if "\x00" in text:
+        raise BadRequest(f"tokens[{index}].{name} must not contain NUL characters")
+    if len(text) > MAX_IDENTIFIER_LEN[name]:
+        raise BadRequest(
+            f"tokens[{index}].{name} is longer than {MAX_IDENTIFIER_LEN[name]} characters"
+        )
+    return text
+
+
+def parse_token_items(body: dict[str, Any]) -> list[TokenItem]:
+    raw = body.get("tokens")
+    if not isinstance(raw, list) or not raw:
+        raise BadRequest("tokens must be a non-empty array")
+    if len(raw) > MAX_TOKENS_PER_REQUEST:
+        raise BadRequest(f"At most {MAX_TOKENS_PER_REQUEST} tokens per request")
+    items: list[TokenItem] = []
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, dict):
+            raise BadRequest(f"tokens[{i}] must be an object")
+        token = as_token(entry.get("token"))
+        if token is None:
+            raise BadRequest(f"tokens[{i}].token is required: a chat id as a string or integer")
+        contact_id = entry.get("contactId")
+        if contact_id is not None:
+            if isinstance(contact_id, str) and contact_id.strip().isdigit():
+                contact_id = int(contact_id.strip())
+            if isinstance(contact_id, bool) or not isinstance(contact_id, int) or contact_id < 1:
+                raise BadRequest(f"tokens[{i}].contactId must be a positive integer")
+        identifiers = {}
+        for name in IDENTIFIERS:
+            value = _clean_identifier(name, entry.get(name), i)
+            if value is not None:
+                identifiers[name] = value
+        if contact_id is None and not identifiers:
+            raise BadRequest(
+                f"tokens[{i}] needs at least one of contactId, externalCustomerId, phone, email"
+            )
+        items.append(TokenItem(i, token, contact_id, identifiers))
+    return items
+
+
+def register_tokens(
+    conn: Connection, org_id: int, app_id: int, items: list[TokenItem]
+) -> TokensResult:
+    """Applies a whole token batch; raises BadRequest (and the caller rolls back) on a bad item."""
+    now = utcnow()
+    # Load every contact the batch could match, in a few set-based queries.
+    known_ids = repo.existing_contact_ids(
+        conn, org_id, [it.contact_id for it in items if it.contact_id is not None]
+    )
+    # identifier name -> value -> ("db", contact id) or ("new", index into new_contacts)
+    lookup: dict[str, dict[str, tuple[str, int]]] = {}
+    for name in IDENTIFIERS:
+        values = [it.identifiers[name] for it in items if name in it.identifiers]
+        found = repo.contacts_by_identifier(conn, org_id, COLUMN_OF[name], values)
+        lookup[name] = {v: ("db", cid) for v, cid in found.items()}
+
+    new_contacts: list[dict[str, Any]] = []
+    matched: list[tuple[str, int]] = []
+    for it in items:
+        ref: tuple[str, int] | None = None
+        if it.contact_id is not None and it.contact_id in known_ids:
+            ref = ("db", it.contact_id)
+        if ref is None:
+            for name in IDENTIFIERS:
+                value = it.identifiers.get(name)
+                if value is not None and value in lookup[name]:
+                    ref = lookup[name][value]
+                    break
+        if ref is None:
+            if not it.identifiers:
+                raise BadRequest(f"tokens[{it.index}]: contact {it.contact_id} not found")
+            ref = ("new", len(new_contacts))
+            new_contacts.append(
+                {
+                    "organization_id": org_id,
+                    "external_customer_id": it.identifiers.get("externalCustomerId"),
+                    "phone": it.identifiers.get("phone"),
+                    "email": it.identifiers.get("email"),
+                    "fields": None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            # Later items of the same batch match the contact created here.
+            for name, value in it.identifiers.items():
+                lookup[name].setdefault(value, ref)
+        matched.append(ref)
+
+    new_ids = repo.insert_contacts(conn, new_contacts)
+
+    def contact_of(ref: tuple[str, int]) -> int:
+        return ref[1] if ref[0] == "db" else new_ids[ref[1]]
+
+    # The last item naming a token decides where it goes.
+    target: dict[str, int] = {}
+    for it, ref in zip(items, matched, strict=True):
+        target[it.token] = contact_of(ref)
+
+    existing = repo.tokens_of_app(conn, app_id, list(target))
+    inserts: list[dict[str, Any]] = []
+    moves: list[dict[str, Any]] = []
+    moved = reactivated = unchanged = 0
+    for token, cid in target.items():
+        row = existing.get(token)
+        if row is None:
+            inserts.append(
+                {
+                    "app_id": app_id,
+                    "contact_id": cid,
+                    "token": token,
+                    "active": True,
+                    "created_at": now,
+                }
+            )
+        elif int(row.contact_id) != cid:
+            moves.append({"tid": row.id, "cid": cid})
+            moved += 1
+        elif not row.active:
+            # The user started the bot again after blocking it.
+            moves.append({"tid": row.id, "cid": cid})
+            reactivated += 1
+        else:
+            unchanged += 1
+    repo.insert_tokens(conn, inserts)
+    repo.reassign_tokens(conn, moves)
+    return TokensResult(
+        contactsCreated=len(new_ids),
+        tokensAdded=len(inserts),
+        tokensMoved=moved,
+        tokensReactivated=reactivated,
+        tokensUnchanged=unchanged,
+    )
+
+
+def list_tokens(
+    conn: Connection, app_id: int, offset: int, limit: int, search: str | None = None
+) -> tuple[list[TokenOut], int]:
+    total = repo.count_tokens(conn, app_id, search)
+    rows = repo.list_tokens(conn, app_id, utcnow(), offset, limit, search)
+    return [
+        TokenOut(
+            token=r.token,
+            contactId=int(r.contact_id),
+            externalCustomerId=r.external_customer_id,
+            phone=r.phone,
+            email=r.email,
+            active=bool(r.active),
+            mutedUntil=iso(r.muted_until),
+        )
+        for r in rows
+    ], total

@@ -1,0 +1,182 @@
+"""The FastAPI application: middleware, error handlers, module routers, lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hushcast import __version__
+from hushcast.core.config import Settings, get_settings
+from hushcast.core.db import Database, create_database
+from hushcast.core.deps import KeyRateLimiter
+from hushcast.core.errors import install_error_handlers, problem
+from hushcast.core.migrate import is_up_to_date
+
+log = logging.getLogger("hushcast")
+
+
+class PathNormalizer:
+    """Serves every route under ``/v1`` and ``/api/v1`` and with a trailing slash."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            new = path
+            if new.startswith("/api/v1/") or new == "/api/v1":
+                new = new[4:]
+            if len(new) > 1 and new.endswith("/"):
+                new = new.rstrip("/") or "/"
+            if new != path:
+                scope = dict(scope)
+                scope["path"] = new
+                scope["raw_path"] = new.encode()
+        await self.app(scope, receive, send)
+
+
+class BodySizeLimit:
+    """Answers 413 to bodies larger than the configured limit, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.max_bytes:
+                    await self._reject(scope, receive, send)
+                    return
+        seen = 0
+        too_big = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen, too_big
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    too_big = True
+                    raise _BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, f"Request body larger than {self.max_bytes} bytes")
+        await response(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def api_router() -> APIRouter:
+    from hushcast.bots.endpoints import router as bots
+    from hushcast.broadcasts.endpoints import router as broadcasts
+    from hushcast.contacts.endpoints import router as contacts
+    from hushcast.groups.endpoints import router as groups
+    from hushcast.messages.endpoints import router as messages
+    from hushcast.mute.endpoints import router as mute
+    from hushcast.reports.endpoints import router as reports
+    from hushcast.sending.endpoints import router as sending
+
+    router = APIRouter(prefix="/v1")
+    for sub in (bots, contacts, mute, messages, groups, broadcasts, sending, reports):
+        router.include_router(sub)
+    return router
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    run_worker: bool = False,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from hushcast.telegram.client import HttpTelegramClient
+
+        database = db or create_database(settings.database_url, pool_size=settings.db_pool_size)
+        app.state.db = database
+        app.state.telegram = HttpTelegramClient(
+            settings.telegram_api_url, timeout=settings.telegram_timeout_s
+        )
+        worker_task: asyncio.Task[Any] | None = None
+        worker = None
+        if run_worker:
+            from hushcast.delivery.worker import Worker
+
+            worker = Worker(database, settings, telegram=app.state.telegram)
+            worker_task = asyncio.create_task(worker.run())
+        try:
+            yield
+        finally:
+            if worker is not None and worker_task is not None:
+                worker.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+            await app.state.telegram.close()
+            if db is None:
+                database.dispose()
+
+    app = FastAPI(
+        title="Hushcast",
+        version=__version__,
+        description=(
+            "Self-hosted Telegram broadcasts and transactional messages with mute. "
+            "Compatible with the Yespo (eSputnik) API: every route is also served "
+            "under /api/v1. Authenticate with HTTP Basic (any username, the API key "
+            "as password) or a Bearer key."
+        ),
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
+    app.state.settings = settings
+    app.state.key_limiter = KeyRateLimiter(settings.rate_limit_per_key)
+    install_error_handlers(app)
+    app.include_router(api_router())
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        try:
+            with app.state.db.read() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return problem(503, "Database unavailable")
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        try:
+            if not is_up_to_date(app.state.db):
+                return problem(503, "Migrations pending")
+        except Exception:
+            return problem(503, "Database unavailable")
+        return JSONResponse({"status": "ready"})
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(PathNormalizer)
+    return app

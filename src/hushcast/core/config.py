@@ -1,0 +1,37 @@
+"""Settings, read from the environment with the prefix ``HUSHCAST_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUSHCAST_", extra="ignore")
+
+    database_url: str = "sqlite:///./var/hushcast.db"
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_timeout_s: float = 30.0
+    # Public base URL used for click-tracking links written into messages.
+    public_url: str = "http://127.0.0.1:8000"
+    # Secret used to sign click links and dashboard sessions; generated per
+    # database on first start when not given (stored in the settings table).
+    secret_key: str | None = None
+    # Database pool size per process (PostgreSQL).
+    db_pool_size: int = 20
+    # Largest accepted request body, in bytes.
+    max_body_bytes: int = 5 * 1024 * 1024
+    # Per-API-key request limit (requests per second), as Yespo's default.
+    rate_limit_per_key: float = 200.0
+    # Worker tuning.
+    worker_batch_size: int = 200
+    worker_lease_s: float = 30.0
+    worker_poll_s: float = 0.5
+    worker_max_attempts: int = 5
+    worker_concurrency: int = 256
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,103 @@
+"""FastAPI dependencies: database connections with request-scoped transactions, auth."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+import time
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Connection
+
+from hushcast.core.db import Database
+from hushcast.core.errors import ApiError
+from hushcast.orgs.service import Principal, authenticate
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def _write_conn(request: Request) -> Iterator[Connection]:
+    # Commits when the endpoint returns, before the response is sent
+    # (scope="function" below), so a 2xx always means the change is durable.
+    with get_db(request).transaction() as conn:
+        yield conn
+
+
+def _read_conn(request: Request) -> Iterator[Connection]:
+    with get_db(request).read() as conn:
+        yield conn
+
+
+WriteConn = Annotated[Connection, Depends(_write_conn, scope="function")]
+ReadConn = Annotated[Connection, Depends(_read_conn, scope="function")]
+DbDep = Annotated[Database, Depends(get_db)]
+
+
+def extract_key(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    value = value.strip()
+    if scheme == "bearer":
+        return value or None
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        # Yespo clients send any username and the key as the password.
+        _, sep, password = decoded.partition(":")
+        return password if sep else None
+    return None
+
+
+class KeyRateLimiter:
+    """Per-key token bucket in this process (default 200 requests/s, as Yespo)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key_id: int) -> bool:
+        if self.rate <= 0:
+            return True
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(key_id, (self.rate, now))
+            tokens = min(self.rate, tokens + (now - last) * self.rate)
+            if tokens < 1:
+                self._buckets[key_id] = (tokens, now)
+                return False
+            self._buckets[key_id] = (tokens - 1, now)
+            return True
+
+
+def _unauthorized() -> ApiError:
+    return ApiError(401, "Unauthorized", {"WWW-Authenticate": 'Basic realm="hushcast"'})
+
+
+def require_principal(request: Request) -> Principal:
+    key = extract_key(request)
+    if key is None:
+        raise _unauthorized()
+    with get_db(request).read() as conn:
+        principal = authenticate(conn, key)
+    if principal is None:
+        raise _unauthorized()
+    limiter: KeyRateLimiter = request.app.state.key_limiter
+    if not limiter.allow(principal.api_key_id):
+        raise ApiError(429, "Too many requests", {"Retry-After": "1"})
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(require_principal)]

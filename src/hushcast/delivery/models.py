@@ -1,0 +1,64 @@
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+
+from hushcast.core.db import BigId, metadata
+
+# The durable send queue: one row per recipient of a broadcast, smartsend or
+# test send. A row is claimed by the worker that holds its bot's lease and
+# ends with exactly one final status.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("organization_id", BigId, nullable=False),
+    Column("app_id", BigId, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "broadcast_id",
+        BigId,
+        ForeignKey("broadcasts.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    Column("message_id", BigId, nullable=False),
+    Column("kind", String(10), nullable=False),  # broadcast | smartsend | test
+    # 0 = transactional, 1 = broadcast: transactional rows are claimed first.
+    Column("priority", SmallInteger, nullable=False),
+    Column("token", String(64), nullable=False),
+    Column("contact_id", BigId, nullable=True),
+    Column("request_id", String(36), nullable=True, unique=True),
+    Column("external_request_id", String(200), nullable=True),
+    Column("json_param", Text, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("error_type", String(40), nullable=True),
+    Column("error_name", String(40), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("available_at", DateTime, nullable=False),
+    Column("lease_until", DateTime, nullable=True),
+    Column("telegram_message_id", BigInteger, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=True),
+    Column("clicked_at", DateTime, nullable=True),
+    Index("ix_deliveries_claim", "app_id", "status", "priority", "id"),
+    Index("ix_deliveries_broadcast_status", "broadcast_id", "status"),
+)
+
+# One worker drives a bot at a time, so the bot's rate budget is never split.
+app_leases = Table(
+    "app_leases",
+    metadata,
+    Column("app_id", BigId, ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("worker_id", String(100), nullable=False),
+    Column("lease_until", DateTime, nullable=False),
+    # Set from a 429's retry_after: no send for this bot before this moment.
+    Column("paused_until", DateTime, nullable=True),
+)

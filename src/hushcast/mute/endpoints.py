@@ -1,0 +1,82 @@
+"""Mute and unmute endpoints (Yespo ``muteAppToken`` / ``unmuteAppToken``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from hushcast.bots.service import resolve_app
+from hushcast.core.deps import CurrentPrincipal, ReadConn, get_db
+from hushcast.core.errors import BadRequest
+from hushcast.core.jsonbody import as_token, parse_json_object
+from hushcast.mute import service
+from hushcast.mute.schemas import BulkMuteOut, MuteBodyDoc, MuteOut, MuteStateOut, UnmuteBodyDoc
+
+router = APIRouter(tags=["mute"])
+
+
+def _body_doc(model: Any) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
+@router.post(
+    "/apps/{app_uuid}/token/mute",
+    response_model=MuteOut | BulkMuteOut,
+    openapi_extra=_body_doc(MuteBodyDoc),
+)
+async def mute(app_uuid: str, request: Request, principal: CurrentPrincipal) -> Any:
+    """Stops broadcasts to the chat until now + duration (5..31536000 s), or forever
+    without a duration. Transactional messages still go through."""
+    raw = await request.body()
+
+    def apply() -> Any:
+        with get_db(request).transaction() as conn:
+            app = resolve_app(conn, principal.organization_id, app_uuid)
+            body = parse_json_object(raw)
+            tokens, bulk = service.parse_tokens(body)
+            duration = service.parse_duration(body)
+            until = service.mute(conn, app.id, tokens, duration, principal.api_key_id)
+        return service.mute_response(tokens, bulk, until)
+
+    return await run_in_threadpool(apply)
+
+
+@router.post(
+    "/apps/{app_uuid}/token/unmute",
+    response_model=MuteOut | BulkMuteOut,
+    openapi_extra=_body_doc(UnmuteBodyDoc),
+)
+async def unmute(app_uuid: str, request: Request, principal: CurrentPrincipal) -> Any:
+    """Ends the mute now. Unmuting a chat that is not muted is fine."""
+    raw = await request.body()
+
+    def apply() -> Any:
+        with get_db(request).transaction() as conn:
+            app = resolve_app(conn, principal.organization_id, app_uuid)
+            tokens, bulk = service.parse_tokens(parse_json_object(raw))
+            service.unmute(conn, app.id, tokens, principal.api_key_id)
+        return service.mute_response(tokens, bulk, None)
+
+    return await run_in_threadpool(apply)
+
+
+@router.get("/apps/{app_uuid}/token/mute", response_model=MuteStateOut)
+def mute_state(
+    app_uuid: str,
+    principal: CurrentPrincipal,
+    conn: ReadConn,
+    token: Annotated[str | None, Query(description="chat id")] = None,
+) -> MuteStateOut:
+    """Whether the chat is muted now, and until when."""
+    app = resolve_app(conn, principal.organization_id, app_uuid)
+    clean = as_token(token)
+    if clean is None:
+        raise BadRequest(service.TOKENS_REQUIRED)
+    return service.state(conn, app.id, clean)

@@ -1,0 +1,139 @@
+"""Mute and unmute: the chat gets no broadcasts until mutedUntil. Never commits.
+
+Checks come in Yespo's documented order; the app checks happen before the body
+is read (see endpoints), the body checks here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from hushcast.core.errors import BadRequest
+from hushcast.core.jsonbody import as_token
+from hushcast.core.timeutil import FOREVER, iso, utcnow
+from hushcast.mute import repository as repo
+from hushcast.mute.schemas import BulkMuteOut, MuteOut, MuteStateOut
+
+TOKENS_REQUIRED = "Tokens must be specified"
+DURATION_NOT_POSITIVE = "Duration must be positive int"
+MIN_DURATION = 5
+MAX_DURATION = 31_536_000
+DURATION_RANGE = f"Duration must be between {MIN_DURATION} and {MAX_DURATION} seconds"
+MAX_BULK = 1000
+
+_INT_STRING = re.compile(r"[+-]?\d+")
+
+
+def parse_tokens(body: dict[str, Any]) -> tuple[list[str], bool]:
+    """The tokens named by ``token`` or ``tokens``; and whether the bulk form was used."""
+    if "tokens" in body and body["tokens"] is not None:
+        raw = body["tokens"]
+        if not isinstance(raw, list) or not raw:
+            raise BadRequest(TOKENS_REQUIRED)
+        tokens = [as_token(t) for t in raw]
+        if any(t is None for t in tokens):
+            raise BadRequest(TOKENS_REQUIRED)
+        if len(raw) > MAX_BULK:
+            raise BadRequest(f"At most {MAX_BULK} tokens per request")
+        # Keep order, drop repeats: one outcome per chat.
+        return list(dict.fromkeys(t for t in tokens if t is not None)), True
+    token = as_token(body.get("token"))
+    if token is None:
+        raise BadRequest(TOKENS_REQUIRED)
+    return [token], False
+
+
+def parse_duration(body: dict[str, Any]) -> int | None:
+    """Seconds, or None for "forever". Java clients may send the number as a string."""
+    if "duration" not in body or body["duration"] is None:
+        return None
+    value = body["duration"]
+    seconds: int
+    if isinstance(value, bool):
+        raise BadRequest(DURATION_NOT_POSITIVE)
+    if isinstance(value, int):
+        seconds = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise BadRequest(DURATION_NOT_POSITIVE)
+        seconds = int(value)
+    elif isinstance(value, str) and _INT_STRING.fullmatch(value.strip()):
+        seconds = int(value.strip())
+    else:
+        raise BadRequest(DURATION_NOT_POSITIVE)
+    if seconds <= 0:
+        raise BadRequest(DURATION_NOT_POSITIVE)
+    if not MIN_DURATION <= seconds <= MAX_DURATION:
+        raise BadRequest(DURATION_RANGE)
+    return seconds
+
+
+def mute(
+    conn: Connection,
+    app_id: int,
+    tokens: list[str],
+    duration: int | None,
+    api_key_id: int | None,
+    now: datetime | None = None,
+) -> datetime:
+    now = now or utcnow()
+    until = FOREVER if duration is None else now + timedelta(seconds=duration)
+    old = repo.current(conn, app_id, tokens)
+    # A new mute replaces the previous one, shorter or longer.
+    repo.upsert(conn, app_id, tokens, until, now)
+    repo.record_events(
+        conn,
+        [
+            {
+                "app_id": app_id,
+                "token": t,
+                "action": "mute",
+                "old_muted_until": old.get(t),
+                "new_muted_until": until,
+                "api_key_id": api_key_id,
+                "at": now,
+            }
+            for t in tokens
+        ],
+    )
+    return until
+
+
+def unmute(conn: Connection, app_id: int, tokens: list[str], api_key_id: int | None) -> None:
+    now = utcnow()
+    old = repo.current(conn, app_id, tokens)
+    if old:
+        repo.remove(conn, app_id, list(old))
+    repo.record_events(
+        conn,
+        [
+            {
+                "app_id": app_id,
+                "token": t,
+                "action": "unmute",
+                "old_muted_until": old.get(t),
+                "new_muted_until": None,
+                "api_key_id": api_key_id,
+                "at": now,
+            }
+            for t in tokens
+        ],
+    )
+
+
+def state(conn: Connection, app_id: int, token: str) -> MuteStateOut:
+    until = repo.current(conn, app_id, [token]).get(token)
+    # An expired mute reads as not muted; nothing needs to clean it up.
+    if until is not None and until <= utcnow():
+        until = None
+    return MuteStateOut(token=token, muted=until is not None, mutedUntil=iso(until))
+
+
+def mute_response(tokens: list[str], bulk: bool, until: datetime | None) -> MuteOut | BulkMuteOut:
+    if bulk:
+        return BulkMuteOut(tokens=[MuteOut(token=t, mutedUntil=iso(until)) for t in tokens])
+    return MuteOut(token=tokens[0], mutedUntil=iso(until))

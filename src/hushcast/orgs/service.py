@@ -1,0 +1,73 @@
+"""Organisations and API keys. Never commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from hushcast.core.timeutil import utcnow
+from hushcast.orgs import repository as repo
+
+KEY_PREFIX = "hc_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the organisation and the key used."""
+
+    organization_id: int
+    api_key_id: int
+
+
+def digest_key(key: str) -> str:
+    # Keys carry 256 random bits, so a fast digest is the right hash: a slow
+    # password hash would add nothing and would cap the API's throughput.
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def ensure_org(conn: Connection, name: str) -> int:
+    row = repo.get_org_by_name(conn, name)
+    if row is not None:
+        return int(row.id)
+    return repo.create_org(conn, name, utcnow())
+
+
+def create_key(conn: Connection, org_name: str, key_name: str | None = None) -> tuple[int, str]:
+    """Creates the organisation if needed and a new key; returns (key id, key)."""
+    org_id = ensure_org(conn, org_name)
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    key_id = repo.insert_key(conn, org_id, key_name, key[:10], digest_key(key), utcnow())
+    return key_id, key
+
+
+def authenticate(conn: Connection, key: str) -> Principal | None:
+    if not key or len(key) > 200:
+        return None
+    digest = digest_key(key)
+    row = repo.find_key_by_digest(conn, digest)
+    # Constant-time comparison of the digests, so timing reveals nothing.
+    if row is None or not hmac.compare_digest(row.key_digest, digest):
+        return None
+    if row.revoked_at is not None:
+        return None
+    return Principal(organization_id=int(row.organization_id), api_key_id=int(row.id))
+
+
+def bootstrap_default_org(conn: Connection) -> str | None:
+    """On the very first start, creates organisation "default" and returns its key."""
+    if repo.count_orgs(conn) > 0:
+        return None
+    _, key = create_key(conn, "default", "initial key")
+    return key
+
+
+def get_or_create_secret(conn: Connection) -> str:
+    value = repo.get_setting(conn, "secret_key")
+    if value is None:
+        value = secrets.token_urlsafe(32)
+        repo.put_setting(conn, "secret_key", value)
+    return value

@@ -1,0 +1,156 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL tests use a throw-away database created for the run on the server
+at HUSHCAST_TEST_PG (default postgresql://postgres@127.0.0.1:5432/postgres).
+When no server answers they are skipped with a loud message, except under CI
+(CI=true), where that is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from hushcast.core.app import create_app
+from hushcast.core.config import Settings
+from hushcast.core.db import Database, create_database
+from hushcast.core.migrate import upgrade
+from hushcast.core.models import metadata
+from hushcast.orgs.service import create_key
+from hushcast.telegram.testing import fake_telegram  # noqa: F401  (fixture)
+
+PG_ADMIN_URL = os.environ.get("HUSHCAST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+_pg_skip_reason: str | None = None
+
+
+def _pg_admin() -> Any:
+    import psycopg
+
+    return psycopg.connect(
+        PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True, connect_timeout=3
+    )
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    try:
+        admin = _pg_admin()
+    except Exception as exc:  # noqa: BLE001
+        msg = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg)
+        print("\n" + "!" * 70 + f"\n!!! SKIPPING POSTGRESQL TESTS: {msg}\n" + "!" * 70)
+        pytest.skip(msg)
+    name = f"hushcast_test_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    url = f"{base}/{name}"
+    db = create_database(url, null_pool=True)
+    upgrade(db)
+    db.dispose()
+    try:
+        yield url
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = create_database(f"sqlite:///{path}")
+    upgrade(db)
+    db.dispose()
+    return path
+
+
+def _truncate_all(db: Database) -> None:
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name != "settings_kv")
+    with db.transaction() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "hushcast.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_url")
+    db = create_database(url, null_pool=True)
+    _truncate_all(db)
+    db.dispose()
+    return url
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = create_database(db_url, pool_size=5)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(db_url: str, fake_telegram: Any) -> Settings:  # noqa: F811
+    return Settings(
+        database_url=db_url,
+        telegram_api_url=fake_telegram.base_url,
+        telegram_timeout_s=5.0,
+        rate_limit_per_key=100000,
+        public_url="http://testserver",
+    )
+
+
+def make_key(db: Database, org: str) -> str:
+    with db.transaction() as conn:
+        _, key = create_key(conn, org)
+    return key
+
+
+@pytest.fixture
+def api_key(db: Database) -> str:
+    return make_key(db, "acme")
+
+
+@pytest.fixture
+def other_key(db: Database) -> str:
+    return make_key(db, "rival")
+
+
+@pytest.fixture
+def client(settings: Settings, db: Database, api_key: str) -> Iterator[TestClient]:
+    app = create_app(settings, db=db)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        c.headers["Authorization"] = f"Bearer {api_key}"
+        yield c
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+_bot_counter = iter(range(1000, 10**6))
+
+
+def new_bot_token(fake: Any, username: str | None = None) -> str:
+    bot_id = 7_000_000_000 + next(_bot_counter)
+    token = f"{bot_id}:AAH{uuid.uuid4().hex}"
+    fake.register_bot(token, bot_id, username or f"test{bot_id}_bot")
+    return token
+
+
+@pytest.fixture
+def app_uuid(client: TestClient, fake_telegram: Any) -> str:  # noqa: F811
+    token = new_bot_token(fake_telegram)
+    r = client.post("/v1/apps", json={"botToken": token, "name": "Test bot"})
+    assert r.status_code == 201, r.text
+    return str(r.json()["appUuid"])
