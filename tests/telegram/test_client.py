@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
+from aiohttp import web
 
 from hushcast.telegram import (
     BotInfo,
@@ -73,8 +74,36 @@ async def test_get_me_invalid_token(client: HttpTelegramClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_get_me_server_error(fake: FakeTelegramServer) -> None:
-    # getMe is not a send method, so fault injection does not apply: point at a 404-ing path.
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (500, '{"ok": false, "error_code": 500, "description": "Internal Server Error"}'),
+        (502, "<html>Bad Gateway</html>"),
+        (429, '{"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 5"}'),
+    ],
+)
+async def test_get_me_server_error(status: int, body: str) -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=status, text=body)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    client = HttpTelegramClient(f"http://127.0.0.1:{port}")
+    try:
+        with pytest.raises(TelegramUnavailable) as info:
+            await client.get_me(TOKEN)
+        assert TOKEN not in str(info.value)
+    finally:
+        await client.close()
+        await runner.cleanup()
+
+
+@pytest.mark.asyncio
+async def test_get_me_404_path_is_invalid_token(fake: FakeTelegramServer) -> None:
     assert fake.base_url
     client = HttpTelegramClient(fake.base_url + "/nowhere")
     try:
@@ -255,11 +284,10 @@ def test_client_survives_separate_event_loops(fake_url_thread: str) -> None:
 
 
 @pytest.fixture
-def fake_url_thread() -> object:
+def fake_url_thread() -> Iterator[str]:
     from hushcast.telegram.testing import FakeTelegramThread
 
     thread = FakeTelegramThread()
-    thread.register_bot_before_start = None  # type: ignore[attr-defined]
     thread.server.register_bot(TOKEN, BOT_ID, "client_test_bot", "Client")
     url = thread.start()
     yield url

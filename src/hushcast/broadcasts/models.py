@@ -21,6 +21,9 @@ broadcasts = Table(
     Column("start_date", DateTime, nullable=False),
     # SCHEDULED -> (planned) RUNNING -> FINISHED; PAUSED and CANCELLED by request.
     Column("status", String(16), nullable=False),
+    # Planning is resumable: recipients are queued in batches of app_tokens ids,
+    # and plan_cursor is the last id queued (committed with its batch).
+    Column("plan_cursor", BigId, nullable=True),
     Column("planned_at", DateTime, nullable=True),
     Column("total_recipients", Integer, nullable=True),
     Column("created_at", DateTime, nullable=False),

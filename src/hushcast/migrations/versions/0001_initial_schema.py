@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 13:25:40.709023
+Create Date: 2026-11-27 13:30:20.391712
 """
 
 import sqlalchemy as sa
@@ -257,6 +257,9 @@ def upgrade() -> None:
         sa.Column("excluded_groups", sa.JSON(), nullable=True),
         sa.Column("start_date", sa.DateTime(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column(
+            "plan_cursor", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
         sa.Column("planned_at", sa.DateTime(), nullable=True),
         sa.Column("total_recipients", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),

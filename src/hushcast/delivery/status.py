@@ -1,0 +1,49 @@
+"""The one outcome vocabulary, used by the worker, the reports and the dashboard.
+
+| status      | error_type    | error_name        | meaning                                         |
+|-------------|---------------|-------------------|-------------------------------------------------|
+| IN_QUEUE    |               |                   | waiting to be sent (or to be retried)            |
+| SENDING     |               |                   | claimed by a worker, request to Telegram pending |
+| DELIVERED   |               |                   | Telegram accepted the message                    |
+| CLICKED     |               |                   | delivered, and the recipient clicked a link      |
+| UNAVAILABLE | Other errors  | CHANNEL_WAS_MUTED | broadcast skipped: the chat was muted            |
+| UNAVAILABLE | Other errors  | TOKEN_INACTIVE    | skipped: the token was deactivated (blocked bot) |
+| ERROR       | Errors        | BOT_SEND_ERROR    | Telegram refused it (description: its own text)  |
+| ERROR       | Errors        | SEND_FAILED       | no answer after all retries (5xx, timeouts)      |
+| ERROR       | Errors        | TEMPLATE_ERROR    | personalisation failed for this recipient        |
+| CANCELLED   |               |                   | broadcast cancelled before this one was sent     |
+"""
+
+IN_QUEUE = "IN_QUEUE"
+SENDING = "SENDING"
+DELIVERED = "DELIVERED"
+CLICKED = "CLICKED"
+UNAVAILABLE = "UNAVAILABLE"
+ERROR = "ERROR"
+CANCELLED = "CANCELLED"
+
+FINAL_STATUSES = (DELIVERED, CLICKED, UNAVAILABLE, ERROR, CANCELLED)
+PENDING_STATUSES = (IN_QUEUE, SENDING)
+
+OTHER_ERRORS = "Other errors"
+ERRORS = "Errors"
+
+CHANNEL_WAS_MUTED = "CHANNEL_WAS_MUTED"
+TOKEN_INACTIVE = "TOKEN_INACTIVE"
+BOT_SEND_ERROR = "BOT_SEND_ERROR"
+SEND_FAILED = "SEND_FAILED"
+TEMPLATE_ERROR = "TEMPLATE_ERROR"
+
+KIND_BROADCAST = "broadcast"
+KIND_SMARTSEND = "smartsend"
+KIND_TEST = "test"
+
+PRIORITY_TRANSACTIONAL = 0
+PRIORITY_BROADCAST = 1
+
+# Broadcast statuses.
+B_SCHEDULED = "SCHEDULED"
+B_RUNNING = "RUNNING"
+B_PAUSED = "PAUSED"
+B_FINISHED = "FINISHED"
+B_CANCELLED = "CANCELLED"
