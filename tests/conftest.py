@@ -154,3 +154,47 @@ def app_uuid(client: TestClient, fake_telegram: Any) -> str:  # noqa: F811
     r = client.post("/v1/apps", json={"botToken": token, "name": "Test bot"})
     assert r.status_code == 201, r.text
     return str(r.json()["appUuid"])
+
+
+class LiveService:
+    """The real service (API + in-process worker) under uvicorn on a free port."""
+
+    def __init__(self, settings: Settings, db: Database, api_key: str) -> None:
+        import threading
+
+        import httpx
+        import uvicorn
+
+        self.app = create_app(settings, db=db, run_worker=True)
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        import time
+
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("service did not start")
+            time.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.http = httpx.Client(
+            base_url=self.base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+        )
+
+    def stop(self) -> None:
+        self.http.close()
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture
+def live(settings: Settings, db: Database, api_key: str) -> Iterator[LiveService]:
+    fast = settings.model_copy(update={"worker_poll_s": 0.05, "worker_lease_s": 5.0})
+    service = LiveService(fast, db, api_key)
+    try:
+        yield service
+    finally:
+        service.stop()

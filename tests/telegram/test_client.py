@@ -28,7 +28,9 @@ BOT_ID = 8080123
 @pytest_asyncio.fixture
 async def fake() -> AsyncIterator[FakeTelegramServer]:
     server = FakeTelegramServer(
-        FakeTelegramConfig(tokens={TOKEN: {"id": BOT_ID, "username": "client_test_bot", "first_name": "Client"}})
+        FakeTelegramConfig(
+            tokens={TOKEN: {"id": BOT_ID, "username": "client_test_bot", "first_name": "Client"}}
+        )
     )
     await server.start()
     yield server
@@ -60,7 +62,9 @@ def test_http_client_satisfies_protocol() -> None:
 
 @pytest.mark.asyncio
 async def test_get_me_ok(client: HttpTelegramClient) -> None:
-    assert await client.get_me(TOKEN) == BotInfo(id=BOT_ID, username="client_test_bot", first_name="Client")
+    assert await client.get_me(TOKEN) == BotInfo(
+        id=BOT_ID, username="client_test_bot", first_name="Client"
+    )
 
 
 @pytest.mark.asyncio
@@ -79,7 +83,10 @@ async def test_get_me_invalid_token(client: HttpTelegramClient) -> None:
     [
         (500, '{"ok": false, "error_code": 500, "description": "Internal Server Error"}'),
         (502, "<html>Bad Gateway</html>"),
-        (429, '{"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 5"}'),
+        (
+            429,
+            '{"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 5"}',
+        ),
     ],
 )
 async def test_get_me_server_error(status: int, body: str) -> None:
@@ -129,7 +136,9 @@ async def test_get_me_unreachable() -> None:
 
 
 @pytest.mark.asyncio
-async def test_send_message_ok_with_buttons(client: HttpTelegramClient, fake: FakeTelegramServer) -> None:
+async def test_send_message_ok_with_buttons(
+    client: HttpTelegramClient, fake: FakeTelegramServer
+) -> None:
     buttons = [{"text": "A", "url": "https://a.example"}, {"text": "B", "url": "https://b.example"}]
     result = await client.send_message(TOKEN, "101", "Hello", buttons=buttons)
     assert result == SendResult(ok=True, message_id=1)
@@ -137,7 +146,10 @@ async def test_send_message_ok_with_buttons(client: HttpTelegramClient, fake: Fa
     [rec] = fake.messages
     assert rec["chat_id"] == "101" and rec["text"] == "Hello"
     assert rec["reply_markup"] == {
-        "inline_keyboard": [[{"text": "A", "url": "https://a.example"}], [{"text": "B", "url": "https://b.example"}]]
+        "inline_keyboard": [
+            [{"text": "A", "url": "https://a.example"}],
+            [{"text": "B", "url": "https://b.example"}],
+        ]
     }
     assert rec["allow_paid_broadcast"] is False
 
@@ -148,7 +160,11 @@ async def test_send_photo_ok_paid(client: HttpTelegramClient, fake: FakeTelegram
     assert result.ok and result.message_id == 1
     [rec] = fake.messages
     assert rec["method"] == "sendPhoto"
-    assert (rec["photo"], rec["caption"], rec["allow_paid_broadcast"]) == ("AgACfileid", "cap", True)
+    assert (rec["photo"], rec["caption"], rec["allow_paid_broadcast"]) == (
+        "AgACfileid",
+        "cap",
+        True,
+    )
     assert rec["reply_markup"] is None
     result = await client.send_photo(TOKEN, "103", "AgACfileid", None)
     assert result.ok
@@ -169,10 +185,14 @@ async def test_rate_limited(client: HttpTelegramClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_blocked_and_deactivated_are_chat_gone(client: HttpTelegramClient, fake: FakeTelegramServer) -> None:
+async def test_blocked_and_deactivated_are_chat_gone(
+    client: HttpTelegramClient, fake: FakeTelegramServer
+) -> None:
     fake.configure(blocked={"201"}, deactivated={"202"})
     blocked = await client.send_message(TOKEN, "201", "x")
-    assert blocked == SendResult(ok=False, error_code=403, description="Forbidden: bot was blocked by the user")
+    assert blocked == SendResult(
+        ok=False, error_code=403, description="Forbidden: bot was blocked by the user"
+    )
     assert blocked.is_chat_gone and not blocked.is_retryable
     gone = await client.send_message(TOKEN, "202", "x")
     assert (gone.error_code, gone.description) == (403, "Forbidden: user is deactivated")
@@ -180,7 +200,9 @@ async def test_blocked_and_deactivated_are_chat_gone(client: HttpTelegramClient,
 
 
 @pytest.mark.asyncio
-async def test_chat_not_found_and_bad_request(client: HttpTelegramClient, fake: FakeTelegramServer) -> None:
+async def test_chat_not_found_and_bad_request(
+    client: HttpTelegramClient, fake: FakeTelegramServer
+) -> None:
     fake.configure(missing={"203"})
     missing = await client.send_message(TOKEN, "203", "x")
     assert (missing.error_code, missing.description) == (400, "Bad Request: chat not found")
@@ -227,7 +249,9 @@ async def test_fault_502_non_json(client: HttpTelegramClient, fake: FakeTelegram
 
 
 @pytest.mark.asyncio
-async def test_fault_drop_is_transport_error(client: HttpTelegramClient, fake: FakeTelegramServer) -> None:
+async def test_fault_drop_is_transport_error(
+    client: HttpTelegramClient, fake: FakeTelegramServer
+) -> None:
     fake.configure(fault_rate=1.0, fault_kind="drop")
     result = await client.send_message(TOKEN, "1", "x")
     assert not result.ok
@@ -268,9 +292,13 @@ async def test_connection_refused_is_transport_error() -> None:
 
 
 @pytest.mark.asyncio
-async def test_concurrent_sends_share_one_session(client: HttpTelegramClient, fake: FakeTelegramServer) -> None:
+async def test_concurrent_sends_share_one_session(
+    client: HttpTelegramClient, fake: FakeTelegramServer
+) -> None:
     fake.configure(enforce_limits=False)
-    results = await asyncio.gather(*(client.send_message(TOKEN, str(5000 + i), "x") for i in range(200)))
+    results = await asyncio.gather(
+        *(client.send_message(TOKEN, str(5000 + i), "x") for i in range(200))
+    )
     assert all(r.ok for r in results)
     assert fake.stats["accepted"] == 200
 
@@ -335,6 +363,49 @@ def test_is_retryable(result: SendResult, retryable: bool) -> None:
 
 
 def test_helpers() -> None:
-    assert build_inline_keyboard([{"text": "a", "url": "u"}]) == {"inline_keyboard": [[{"text": "a", "url": "u"}]]}
-    assert redact_token("GET /bot123456:AAsecret_value/sendMessage") == "GET /bot<redacted>/sendMessage"
+    assert build_inline_keyboard([{"text": "a", "url": "u"}]) == {
+        "inline_keyboard": [[{"text": "a", "url": "u"}]]
+    }
+    assert (
+        redact_token("GET /bot123456:AAsecret_value/sendMessage")
+        == "GET /bot<redacted>/sendMessage"
+    )
     assert "mysecret" not in redact_token("x mysecret y", "mysecret")
+
+
+@pytest.mark.asyncio
+async def test_retry_after_header_fallback_and_odd_answers() -> None:
+    answers = iter(
+        [
+            web.Response(
+                status=429,
+                text='{"ok": false, "error_code": 429, "description": "Too Many Requests"}',
+                headers={"Retry-After": "12"},
+            ),
+            web.Response(status=200, text="<html>captive portal</html>"),
+            web.Response(status=413, text="<html>Request Entity Too Large</html>"),
+        ]
+    )
+
+    async def handler(request: web.Request) -> web.Response:
+        return next(answers)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    client = HttpTelegramClient(f"http://127.0.0.1:{port}")
+    try:
+        limited = await client.send_message(TOKEN, "1", "x")
+        assert (limited.error_code, limited.retry_after) == (429, 12)
+        assert limited.is_retryable
+        portal = await client.send_message(TOKEN, "1", "x")
+        assert not portal.ok and portal.transport_error and portal.is_retryable
+        too_large = await client.send_message(TOKEN, "1", "x")
+        assert (too_large.ok, too_large.error_code, too_large.transport_error) == (False, 413, None)
+        assert not too_large.is_retryable
+    finally:
+        await client.close()
+        await runner.cleanup()

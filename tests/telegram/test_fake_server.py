@@ -626,9 +626,9 @@ def test_fake_telegram_fixture(fake_telegram: FakeTelegramThread) -> None:
     assert fake_telegram.base_url and fake_telegram.base_url.startswith("http://127.0.0.1:")
 
     async def get_me() -> dict[str, Any]:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"{fake_telegram.base_url}/bot{TEST_BOT_TOKEN}/getMe") as resp:
-                result: dict[str, Any] = await resp.json()
-                return result
+        url = f"{fake_telegram.base_url}/bot{TEST_BOT_TOKEN}/getMe"
+        async with aiohttp.ClientSession() as session, session.get(url) as resp:
+            result: dict[str, Any] = await resp.json()
+            return result
 
     assert asyncio.run(get_me())["ok"] is True

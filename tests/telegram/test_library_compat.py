@@ -54,7 +54,9 @@ async def test_get_me(bot: Bot) -> None:
 
 @pytest.mark.asyncio
 async def test_send_message_parses_into_message(bot: Bot, fake: FakeTelegramServer) -> None:
-    markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Go", url="https://example.com")]])
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Go", url="https://example.com")]]
+    )
     msg = await bot.send_message(chat_id=424242, text="Hello from aiogram", reply_markup=markup)
     assert isinstance(msg, Message)
     assert msg.text == "Hello from aiogram"
@@ -66,7 +68,9 @@ async def test_send_message_parses_into_message(bot: Bot, fake: FakeTelegramServ
     assert msg.reply_markup.inline_keyboard[0][0].url == "https://example.com"
     [rec] = fake.messages
     assert rec["chat_id"] == "424242"
-    assert rec["reply_markup"] == {"inline_keyboard": [[{"text": "Go", "url": "https://example.com"}]]}
+    assert rec["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Go", "url": "https://example.com"}]]
+    }
 
 
 @pytest.mark.asyncio

@@ -33,3 +33,73 @@ class TokenOut(BaseModel):
     email: str | None
     active: bool
     mutedUntil: str | None
+
+
+# --- Contacts (POST /contact, POST /contacts, GET /contact/{id}) ---
+
+FieldValue = str | int | float | bool | None
+
+
+class ContactFieldDoc(BaseModel):
+    name: str = Field(max_length=100, description="Custom field name")
+    value: FieldValue = Field(description="New value; null removes the field")
+
+
+class ContactItemDoc(BaseModel):
+    """One contact to add or update (documentation schema; the body is checked by hand)."""
+
+    contactId: int | None = Field(default=None, description="Update this contact if it exists")
+    externalCustomerId: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    email: str | None = Field(default=None, max_length=320)
+    firstName: str | None = Field(default=None, max_length=200)
+    lastName: str | None = Field(default=None, max_length=200)
+    timeZone: str | None = Field(default=None, description="IANA time zone, e.g. Europe/Kyiv")
+    fields: list[ContactFieldDoc] | None = Field(default=None, max_length=100)
+
+
+class ContactsBodyDoc(BaseModel):
+    contacts: list[ContactItemDoc] = Field(max_length=10000)
+
+
+class ContactUpsertResult(BaseModel):
+    id: int
+    created: bool
+
+
+class ContactsUpsertResult(BaseModel):
+    created: int = Field(description="Items that created a contact")
+    updated: int = Field(description="Items that matched an existing contact")
+    ids: list[int] = Field(description="Contact id of each item, in input order")
+
+
+class ContactFieldOut(BaseModel):
+    name: str
+    value: FieldValue
+
+
+class ContactTokenOut(BaseModel):
+    appUuid: str
+    token: str
+    active: bool
+    mutedUntil: str | None
+
+
+class ContactGroupOut(BaseModel):
+    id: int
+    name: str
+
+
+class ContactOut(BaseModel):
+    id: int
+    firstName: str | None
+    lastName: str | None
+    email: str | None
+    phone: str | None
+    externalCustomerId: str | None
+    timeZone: str | None
+    fields: list[ContactFieldOut]
+    createdAt: str
+    updatedAt: str
+    tokens: list[ContactTokenOut]
+    groups: list[ContactGroupOut]

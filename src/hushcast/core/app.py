@@ -94,6 +94,7 @@ class _BodyTooLarge(Exception):
 def api_router() -> APIRouter:
     from hushcast.bots.endpoints import router as bots
     from hushcast.broadcasts.endpoints import router as broadcasts
+    from hushcast.contacts.contact_endpoints import router as contact_routes
     from hushcast.contacts.endpoints import router as contacts
     from hushcast.groups.endpoints import router as groups
     from hushcast.messages.endpoints import router as messages
@@ -102,7 +103,17 @@ def api_router() -> APIRouter:
     from hushcast.sending.endpoints import router as sending
 
     router = APIRouter(prefix="/v1")
-    for sub in (bots, contacts, mute, messages, groups, broadcasts, sending, reports):
+    for sub in (
+        bots,
+        contacts,
+        contact_routes,
+        mute,
+        messages,
+        groups,
+        broadcasts,
+        sending,
+        reports,
+    ):
         router.include_router(sub)
     return router
 

@@ -27,9 +27,13 @@ class Settings(BaseSettings):
     # Worker tuning.
     worker_batch_size: int = 200
     worker_lease_s: float = 30.0
-    worker_poll_s: float = 0.5
+    worker_poll_s: float = 0.2
     worker_max_attempts: int = 5
     worker_concurrency: int = 256
+    # Send at this fraction of each Telegram limit, leaving room for jitter.
+    rate_safety: float = 0.985
+    # Recipients queued per planning transaction.
+    plan_batch_size: int = 50_000
 
 
 @lru_cache(maxsize=1)

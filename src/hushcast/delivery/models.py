@@ -49,7 +49,7 @@ deliveries = Table(
     Column("finished_at", DateTime, nullable=True),
     Column("clicked_at", DateTime, nullable=True),
     Index("ix_deliveries_claim", "app_id", "status", "priority", "id"),
-    Index("ix_deliveries_broadcast_status", "broadcast_id", "status"),
+    Index("ix_deliveries_broadcast_status", "broadcast_id", "status", "id"),
 )
 
 # One worker drives a bot at a time, so the bot's rate budget is never split.

@@ -222,7 +222,7 @@ class HttpTelegramClient:
         return f"{self.base_url}/bot{quote(bot_token, safe=':')}/{method}"
 
     async def _post(self, bot_token: str, method: str, payload: dict[str, Any]) -> _RawResponse:
-        """POST a JSON body. Raises aiohttp.ClientError / asyncio.TimeoutError on transport errors."""
+        """POST a JSON body; transport errors raise aiohttp.ClientError / asyncio.TimeoutError."""
         session = self._get_session()
         async with session.post(self._url(bot_token, method), json=payload) as resp:
             raw = await resp.read()

@@ -61,6 +61,10 @@ _OBJECT_PARAMS = (
 )
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _SWEEP_INTERVAL = 2.0
+_BAD_GATEWAY_HTML = (
+    "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+    "</center><hr><center>nginx</center></body></html>"
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -547,8 +551,8 @@ class FakeTelegramServer:
     async def _read_params(self, request: web.Request) -> dict[str, Any]:
         params: dict[str, Any] = {}
         if request.query_string:
-            for key, value in request.query.items():
-                params.setdefault(key, value)
+            for key, query_value in request.query.items():
+                params.setdefault(key, query_value)
         if request.can_read_body:
             ctype = request.content_type
             if ctype == "application/json":
@@ -563,19 +567,19 @@ class FakeTelegramServer:
                     params.update(data)
             elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 form = await request.post()
-                for key, value in form.items():
-                    if isinstance(value, web.FileField):
-                        content = value.file.read()
-                        params[key] = _Upload(value.filename or key, len(content))
+                for key, form_value in form.items():
+                    if isinstance(form_value, web.FileField):
+                        content = form_value.file.read()
+                        params[key] = _Upload(form_value.filename or key, len(content))
                     else:
-                        params[key] = value
+                        params[key] = form_value
             else:
                 await request.read()
         for key in _OBJECT_PARAMS:
-            value = params.get(key)
-            if isinstance(value, str):
+            encoded = params.get(key)
+            if isinstance(encoded, str):
                 try:
-                    params[key] = json.loads(value)
+                    params[key] = json.loads(encoded)
                 except ValueError:
                     if key == "reply_markup":
                         raise _ApiError(
@@ -739,8 +743,7 @@ class FakeTelegramServer:
             if fault == "502":
                 return web.Response(
                     status=502,
-                    text="<html><head><title>502 Bad Gateway</title></head>"
-                    "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
+                    text=_BAD_GATEWAY_HTML,
                     content_type="text/html",
                 )
             if fault == "drop":

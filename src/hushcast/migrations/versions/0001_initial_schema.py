@@ -401,7 +401,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_deliveries_broadcast_status", ["broadcast_id", "status"], unique=False
+            "ix_deliveries_broadcast_status", ["broadcast_id", "status", "id"], unique=False
         )
         batch_op.create_index(
             "ix_deliveries_claim", ["app_id", "status", "priority", "id"], unique=False

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class BroadcastCreateDoc(BaseModel):
+    """Documentation schema; the body is checked by hand so errors come in a set order."""
+
+    messageId: int = Field(description="Id of the message to send")
+    appId: str | None = Field(
+        default=None, description="Bot app uuid; may be omitted when the organisation has one bot"
+    )
+    groups: list[int] | None = Field(
+        default=None, description="Send to contacts in any of these groups; absent = every token"
+    )
+    excludedGroups: list[int] | None = Field(
+        default=None, description="Skip contacts in any of these groups"
+    )
+    title: str | None = Field(default=None, max_length=300, description="Default: message name")
+    startDate: str | None = Field(
+        default=None, description="UTC, YYYY-MM-DDTHH:mm (seconds and a trailing Z accepted)"
+    )
+
+
+class BroadcastOut(BaseModel):
+    broadcastId: int
+    title: str | None
+    messageId: int
+    appId: str
+    startDate: str | None
+    status: str
+
+
+class BroadcastView(BroadcastOut):
+    createdAt: str | None
+    startedAt: str | None
+    finishedAt: str | None
+    totalContacts: int
+    inQueue: int = Field(description="IN_QUEUE and SENDING rows")
+    delivered: int = Field(description="DELIVERED and CLICKED rows")
+    clicked: int
+    unavailable: int
+    errors: int
+    cancelled: int

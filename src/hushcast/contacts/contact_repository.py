@@ -1,0 +1,127 @@
+"""All SQL for contacts themselves (add/update, read, delete)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
+
+from hushcast.bots.models import apps
+from hushcast.contacts.models import app_tokens, contacts
+from hushcast.groups.models import group_contacts, groups
+from hushcast.mute.models import mutes
+
+# Stay well under SQLite's bound-parameter limit.
+CHUNK = 900
+
+# Bind names for executemany updates (they must differ from the column names).
+UPDATE_BINDS = {
+    "external_customer_id": "b_ext",
+    "phone": "b_phone",
+    "email": "b_email",
+    "first_name": "b_first",
+    "last_name": "b_last",
+    "time_zone": "b_tz",
+    "fields": "b_fields",
+    "updated_at": "b_updated",
+}
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def load_candidates(
+    conn: Connection,
+    org_id: int,
+    ids: Sequence[int],
+    identifiers: Mapping[str, Sequence[str]],
+) -> list[Any]:
+    """Every contact of the organisation with one of the ids, or holding one of the
+    identifier values (column name -> values), each once."""
+    found: dict[int, Any] = {}
+    wanted: list[tuple[Any, Sequence[Any]]] = [(contacts.c.id, sorted(set(ids)))]
+    wanted += [(contacts.c[col], sorted(set(vals))) for col, vals in identifiers.items()]
+    for col, values in wanted:
+        for part in _chunks(values):
+            rows = conn.execute(
+                select(contacts).where(contacts.c.organization_id == org_id, col.in_(part))
+            )
+            for r in rows:
+                found.setdefault(int(r.id), r)
+    return [found[k] for k in sorted(found)]
+
+
+def insert_contacts(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Inserts in one executemany; ids come back in the order of ``rows``."""
+    if not rows:
+        return []
+    res = conn.execute(
+        insert(contacts).returning(contacts.c.id, sort_by_parameter_order=True), rows
+    )
+    return [int(r[0]) for r in res]
+
+
+def update_contacts(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """rows: {"b_id", and every bind of UPDATE_BINDS}; one executemany."""
+    if not rows:
+        return
+    conn.execute(
+        update(contacts)
+        .where(contacts.c.id == bindparam("b_id"))
+        .values({col: bindparam(name) for col, name in UPDATE_BINDS.items()}),
+        rows,
+    )
+
+
+def get_contact(conn: Connection, org_id: int, contact_id: int) -> Any:
+    return conn.execute(
+        select(contacts).where(contacts.c.organization_id == org_id, contacts.c.id == contact_id)
+    ).first()
+
+
+def tokens_of_contact(conn: Connection, contact_id: int, now: datetime) -> list[Any]:
+    """The contact's tokens with their bot's uuid and the mute in force at ``now``."""
+    return list(
+        conn.execute(
+            select(
+                apps.c.uuid,
+                app_tokens.c.token,
+                app_tokens.c.active,
+                mutes.c.muted_until,
+            )
+            .join(apps, apps.c.id == app_tokens.c.app_id)
+            .outerjoin(
+                mutes,
+                and_(
+                    mutes.c.app_id == app_tokens.c.app_id,
+                    mutes.c.token == app_tokens.c.token,
+                    mutes.c.muted_until > now,
+                ),
+            )
+            .where(app_tokens.c.contact_id == contact_id)
+            .order_by(app_tokens.c.id)
+        )
+    )
+
+
+def groups_of_contact(conn: Connection, contact_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(groups.c.id, groups.c.name)
+            .join(group_contacts, group_contacts.c.group_id == groups.c.id)
+            .where(group_contacts.c.contact_id == contact_id)
+            .order_by(groups.c.id)
+        )
+    )
+
+
+def delete_contact(conn: Connection, org_id: int, contact_id: int) -> bool:
+    # Tokens and group memberships go by ON DELETE CASCADE (SQLite has foreign_keys=ON).
+    res = conn.execute(
+        delete(contacts).where(contacts.c.organization_id == org_id, contacts.c.id == contact_id)
+    )
+    return bool(res.rowcount)

@@ -1,0 +1,293 @@
+"""All SQL of the delivery worker: leases, claims, pre-send checks, outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, exists, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hushcast.bots.models import apps
+from hushcast.broadcasts.models import broadcasts
+from hushcast.contacts.models import app_tokens, contacts
+from hushcast.delivery import status as st
+from hushcast.delivery.models import app_leases, deliveries
+from hushcast.mute.models import mutes
+
+
+def _dialect_insert(conn: Connection) -> Any:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def apps_with_work(conn: Connection, now: datetime) -> list[int]:
+    """Apps with queued rows, running broadcasts, or scheduled broadcasts now due."""
+    pending = exists().where(
+        deliveries.c.app_id == apps.c.id,
+        deliveries.c.status.in_(st.PENDING_STATUSES),
+    )
+    active_broadcast = exists().where(
+        broadcasts.c.app_id == apps.c.id,
+        or_(
+            broadcasts.c.status == st.B_RUNNING,
+            and_(broadcasts.c.status == st.B_SCHEDULED, broadcasts.c.start_date <= now),
+        ),
+    )
+    rows = conn.execute(select(apps.c.id).where(or_(pending, active_broadcast)).order_by(apps.c.id))
+    return [int(r[0]) for r in rows]
+
+
+def acquire_lease(
+    conn: Connection, app_id: int, worker_id: str, now: datetime, until: datetime
+) -> tuple[bool, bool, datetime | None]:
+    """Takes or renews the bot's lease. Returns (held, taken_over_from_another, paused_until)."""
+    current = conn.execute(
+        select(app_leases.c.worker_id, app_leases.c.lease_until, app_leases.c.paused_until).where(
+            app_leases.c.app_id == app_id
+        )
+    ).first()
+    if current is None:
+        ins = _dialect_insert(conn)(app_leases).values(
+            app_id=app_id, worker_id=worker_id, lease_until=until, paused_until=None
+        )
+        res = conn.execute(ins.on_conflict_do_nothing(index_elements=[app_leases.c.app_id]))
+        return res.rowcount == 1, False, None
+    if current.worker_id != worker_id and current.lease_until > now:
+        return False, False, current.paused_until
+    res = conn.execute(
+        update(app_leases)
+        .where(
+            app_leases.c.app_id == app_id,
+            or_(app_leases.c.worker_id == worker_id, app_leases.c.lease_until <= now),
+        )
+        .values(worker_id=worker_id, lease_until=until)
+    )
+    held = res.rowcount == 1
+    return held, held and current.worker_id != worker_id, current.paused_until
+
+
+def release_lease(conn: Connection, app_id: int, worker_id: str) -> None:
+    conn.execute(
+        update(app_leases)
+        .where(app_leases.c.app_id == app_id, app_leases.c.worker_id == worker_id)
+        .values(lease_until=datetime(1970, 1, 1))
+    )
+
+
+def set_paused_until(conn: Connection, app_id: int, until: datetime) -> None:
+    conn.execute(update(app_leases).where(app_leases.c.app_id == app_id).values(paused_until=until))
+
+
+def requeue_abandoned(conn: Connection, app_id: int) -> int:
+    """Rows a previous lease holder claimed but never finished go back to the queue.
+
+    Only called right after taking over the bot's lease, when the previous
+    holder has been silent for a whole lease period, so none of them is still
+    being sent by it.
+    """
+    res = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.app_id == app_id, deliveries.c.status == st.SENDING)
+        .values(status=st.IN_QUEUE, lease_until=None)
+    )
+    return int(res.rowcount or 0)
+
+
+def load_app(conn: Connection, app_id: int) -> Any:
+    return conn.execute(select(apps).where(apps.c.id == app_id)).first()
+
+
+CLAIM_COLUMNS = (
+    deliveries.c.id,
+    deliveries.c.kind,
+    deliveries.c.token,
+    deliveries.c.contact_id,
+    deliveries.c.message_id,
+    deliveries.c.json_param,
+    deliveries.c.broadcast_id,
+    deliveries.c.attempts,
+)
+
+
+def _claim_where(conn: Connection, stmt: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return stmt
+
+
+def claim(
+    conn: Connection,
+    app_id: int,
+    running_broadcasts: Sequence[int],
+    limit: int,
+    now: datetime,
+    lease_until: datetime,
+) -> list[Any]:
+    """Claims up to ``limit`` due rows: transactional first, then broadcasts in id order."""
+    rows: list[Any] = list(
+        conn.execute(
+            _claim_where(
+                conn,
+                select(*CLAIM_COLUMNS)
+                .where(
+                    deliveries.c.app_id == app_id,
+                    deliveries.c.status == st.IN_QUEUE,
+                    deliveries.c.priority == st.PRIORITY_TRANSACTIONAL,
+                    deliveries.c.available_at <= now,
+                )
+                .order_by(deliveries.c.id)
+                .limit(limit),
+            )
+        )
+    )
+    for broadcast_id in running_broadcasts:
+        if len(rows) >= limit:
+            break
+        rows.extend(
+            conn.execute(
+                _claim_where(
+                    conn,
+                    select(*CLAIM_COLUMNS)
+                    .where(
+                        deliveries.c.broadcast_id == broadcast_id,
+                        deliveries.c.status == st.IN_QUEUE,
+                        deliveries.c.available_at <= now,
+                    )
+                    .order_by(deliveries.c.id)
+                    .limit(limit - len(rows)),
+                )
+            )
+        )
+    if rows:
+        ids = [r.id for r in rows]
+        for i in range(0, len(ids), 900):
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(ids[i : i + 900]))
+                .values(status=st.SENDING, lease_until=lease_until)
+            )
+    return rows
+
+
+def running_broadcasts(conn: Connection, app_id: int) -> list[int]:
+    rows = conn.execute(
+        select(broadcasts.c.id)
+        .where(broadcasts.c.app_id == app_id, broadcasts.c.status == st.B_RUNNING)
+        .order_by(broadcasts.c.id)
+    )
+    return [int(r[0]) for r in rows]
+
+
+def pre_send_state(
+    conn: Connection, app_id: int, ids: Sequence[int], now: datetime
+) -> dict[int, Any]:
+    """For rows about to be sent: muted now?, token active?, broadcast status.
+
+    Run immediately before the requests go out, so a mute committed before
+    this query stops the send.
+    """
+    stmt = (
+        select(
+            deliveries.c.id,
+            mutes.c.muted_until,
+            app_tokens.c.active,
+            broadcasts.c.status.label("broadcast_status"),
+        )
+        .select_from(deliveries)
+        .outerjoin(
+            mutes,
+            and_(
+                mutes.c.app_id == deliveries.c.app_id,
+                mutes.c.token == deliveries.c.token,
+                mutes.c.muted_until > now,
+            ),
+        )
+        .outerjoin(
+            app_tokens,
+            and_(
+                app_tokens.c.app_id == deliveries.c.app_id, app_tokens.c.token == deliveries.c.token
+            ),
+        )
+        .outerjoin(broadcasts, broadcasts.c.id == deliveries.c.broadcast_id)
+        .where(deliveries.c.id.in_(list(ids)))
+    )
+    return {int(r.id): r for r in conn.execute(stmt)}
+
+
+def contacts_by_id(conn: Connection, ids: Sequence[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    rows = conn.execute(select(contacts).where(contacts.c.id.in_(list(ids))))
+    return {int(r.id): r for r in rows}
+
+
+def record_outcomes(conn: Connection, outcomes: list[dict[str, Any]]) -> None:
+    """outcomes: dicts with b_id, b_status, b_error_type, b_error_name, b_description,
+    b_message_id, b_finished_at, b_attempts, b_available_at, b_token."""
+    if not outcomes:
+        return
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == bindparam("b_id"))
+        .values(
+            status=bindparam("b_status"),
+            error_type=bindparam("b_error_type"),
+            error_name=bindparam("b_error_name"),
+            description=bindparam("b_description"),
+            telegram_message_id=bindparam("b_message_id"),
+            finished_at=bindparam("b_finished_at"),
+            attempts=bindparam("b_attempts"),
+            available_at=bindparam("b_available_at"),
+            token=bindparam("b_token"),
+            lease_until=None,
+        ),
+        outcomes,
+    )
+
+
+def deactivate_tokens(
+    conn: Connection, app_id: int, tokens: Sequence[str], reason: str, now: datetime
+) -> None:
+    if tokens:
+        conn.execute(
+            update(app_tokens)
+            .where(app_tokens.c.app_id == app_id, app_tokens.c.token.in_(list(tokens)))
+            .values(active=False, deactivated_at=now, deactivation_reason=reason[:200])
+        )
+
+
+def migrate_token(conn: Connection, app_id: int, old: str, new: str) -> None:
+    """A group became a supergroup: its chat id changes; keep the token (and its mute)."""
+    taken = conn.execute(
+        select(app_tokens.c.id).where(app_tokens.c.app_id == app_id, app_tokens.c.token == new)
+    ).first()
+    if taken is None:
+        conn.execute(
+            update(app_tokens)
+            .where(app_tokens.c.app_id == app_id, app_tokens.c.token == old)
+            .values(token=new)
+        )
+    mute_taken = conn.execute(
+        select(mutes.c.token).where(mutes.c.app_id == app_id, mutes.c.token == new)
+    ).first()
+    if mute_taken is None:
+        conn.execute(
+            update(mutes).where(mutes.c.app_id == app_id, mutes.c.token == old).values(token=new)
+        )
+
+
+def requeue(conn: Connection, ids: Sequence[int]) -> None:
+    """Rows claimed but not sent (shutdown, pause) go back to the queue as they were."""
+    for i in range(0, len(ids), 900):
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(list(ids[i : i + 900])), deliveries.c.status == st.SENDING)
+            .values(status=st.IN_QUEUE, lease_until=None)
+        )
+
+
+def load_message(conn: Connection, message_id: int) -> Any:
+    from hushcast.messages.models import messages
+
+    return conn.execute(select(messages).where(messages.c.id == message_id)).first()

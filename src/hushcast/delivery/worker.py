@@ -1,0 +1,660 @@
+"""The delivery worker: drains the durable queue in ``deliveries`` to Telegram.
+
+One worker drives a bot at a time (a lease in ``app_leases``, renewed while it
+works), so the bot's rate budget is never split or exceeded. Within a bot the
+worker claims rows in batches (transactional first), paces sends at the bot's
+limits, checks mute, token state and broadcast state right before each send,
+and records exactly one final outcome per row.
+
+Crash safety: a claimed row is SENDING in the database until its outcome is
+recorded. A worker that dies loses its lease; the next holder puts the dead
+worker's SENDING rows back in the queue, so nothing is lost. The price is the
+duplicate window: a row that reached Telegram but whose outcome was not yet
+recorded (in flight, or in the outcome buffer flushed every 100 ms) is sent
+again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import logging
+import os
+import secrets
+import socket
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from hushcast.broadcasts import planner
+from hushcast.core.config import Settings
+from hushcast.core.db import Database, create_database
+from hushcast.core.timeutil import utcnow
+from hushcast.delivery import metrics
+from hushcast.delivery import repository as repo
+from hushcast.delivery import status as st
+from hushcast.delivery.ratelimit import ChatLimiter, Pacer
+from hushcast.messages.render import ContactData, MessageTemplate, TemplateError, compile_message
+from hushcast.telegram.client import HttpTelegramClient, SendResult, TelegramClient
+
+log = logging.getLogger("hushcast.worker")
+
+OUTCOME_FLUSH_S = 0.1
+MAX_GROUP = 100
+IDLE_EXIT_S = 10.0
+
+
+@dataclass
+class Job:
+    """A claimed row on its way to Telegram."""
+
+    id: int
+    kind: str
+    token: str
+    contact_id: int | None
+    message_id: int
+    json_param: str | None
+    broadcast_id: int | None
+    attempts: int
+    contact: Any = None
+    migrations: int = 0
+
+
+@dataclass(order=True)
+class _Deferred:
+    ready_at: float
+    job: Job = field(compare=False)
+
+
+def _outcome(
+    job: Job,
+    status: str,
+    now: datetime,
+    *,
+    error_type: str | None = None,
+    error_name: str | None = None,
+    description: str | None = None,
+    message_id: int | None = None,
+    available_at: datetime | None = None,
+) -> dict[str, Any]:
+    final = status in st.FINAL_STATUSES
+    return {
+        "b_id": job.id,
+        "b_status": status,
+        "b_error_type": error_type,
+        "b_error_name": error_name,
+        "b_description": description,
+        "b_message_id": message_id,
+        "b_finished_at": now if final else None,
+        "b_attempts": job.attempts,
+        "b_available_at": available_at or now,
+        "b_token": job.token,
+    }
+
+
+class AppSender:
+    """Sends one bot's queue while this worker holds the bot's lease."""
+
+    def __init__(self, worker: Worker, app_id: int, paused_until: datetime | None) -> None:
+        self.worker = worker
+        self.db = worker.db
+        self.settings = worker.settings
+        self.client = worker.client
+        self.app_id = app_id
+        self.stopping = False
+        self.buffer: deque[Job] = deque()
+        self.deferred: list[_Deferred] = []
+        self.inflight: set[asyncio.Task[None]] = set()
+        self.outcomes: list[dict[str, Any]] = []
+        self.requeue_ids: list[int] = []
+        self.deactivate: list[tuple[str, str]] = []
+        self.templates: dict[int, MessageTemplate | TemplateError] = {}
+        self.paused_until_mono = 0.0
+        if paused_until is not None:
+            remaining = (paused_until - utcnow()).total_seconds()
+            if remaining > 0:
+                self.paused_until_mono = time.monotonic() + remaining
+        self.sent = 0
+        self.rate_limited = 0
+
+    # -- database calls, each its own short transaction in a thread ---------
+
+    async def _db(self, fn: Any, *args: Any) -> Any:
+        def run() -> Any:
+            with self.db.transaction() as conn:
+                return fn(conn, *args)
+
+        return await asyncio.to_thread(run)
+
+    def _load_app(self, conn: Any) -> Any:
+        return repo.load_app(conn, self.app_id)
+
+    def _claim(self, conn: Any, limit: int) -> list[Job]:
+        now = utcnow()
+        running = repo.running_broadcasts(conn, self.app_id)
+        rows = repo.claim(
+            conn,
+            self.app_id,
+            running,
+            limit,
+            now,
+            now + timedelta(seconds=self.settings.worker_lease_s),
+        )
+        contacts = repo.contacts_by_id(
+            conn, sorted({int(r.contact_id) for r in rows if r.contact_id is not None})
+        )
+        return [
+            Job(
+                id=int(r.id),
+                kind=r.kind,
+                token=r.token,
+                contact_id=r.contact_id,
+                message_id=int(r.message_id),
+                json_param=r.json_param,
+                broadcast_id=r.broadcast_id,
+                attempts=int(r.attempts),
+                contact=contacts.get(int(r.contact_id)) if r.contact_id is not None else None,
+            )
+            for r in rows
+        ]
+
+    def _plan(self, conn: Any) -> bool:
+        """Plans one batch of the first due broadcast; True if more planning remains."""
+        now = utcnow()
+        due = planner.due_broadcasts(conn, self.app_id, now)
+        if not due:
+            return False
+        planner.plan_batch(conn, int(due[0].id), now, self.settings.plan_batch_size)
+        return True
+
+    def _finish_broadcasts(self, conn: Any) -> None:
+        now = utcnow()
+        for bid in repo.running_broadcasts(conn, self.app_id):
+            planner.finish_if_done(conn, bid, now)
+
+    def _flush(
+        self,
+        conn: Any,
+        outcomes: list[dict[str, Any]],
+        requeue: list[int],
+        deactivate: list[tuple[str, str]],
+    ) -> None:
+        repo.record_outcomes(conn, outcomes)
+        repo.requeue(conn, requeue)
+        now = utcnow()
+        for token, reason in deactivate:
+            repo.deactivate_tokens(conn, self.app_id, [token], reason, now)
+
+    def _renew(self, conn: Any) -> tuple[bool, bool, datetime | None]:
+        now = utcnow()
+        return repo.acquire_lease(
+            conn,
+            self.app_id,
+            self.worker.worker_id,
+            now,
+            now + timedelta(seconds=self.settings.worker_lease_s),
+        )
+
+    # -- the loop -----------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            await self._run()
+        except Exception:
+            log.exception("sender for app %s failed", self.app_id)
+        finally:
+            await self._shutdown()
+
+    async def _run(self) -> None:
+        app = await self._db(self._load_app)
+        if app is None:
+            return
+        self.pacer = Pacer(1.0)
+        self._apply_settings(app)
+        rate = 1.0 / self.pacer.interval
+        sem_limit = self.settings.worker_concurrency
+        claim_size = max(50, min(self.settings.worker_batch_size, int(rate * 2)))
+
+        last_flush = time.monotonic()
+        last_renew = time.monotonic()
+        last_plan_check = 0.0
+        last_finish_check = 0.0
+        idle_since: float | None = None
+        planning = True
+        claim_exhausted_at = 0.0
+
+        while not self.stopping:
+            now = time.monotonic()
+            if now - last_renew > self.settings.worker_lease_s / 3:
+                held, _, _ = await self._db(self._renew)
+                last_renew = now
+                if not held:
+                    log.warning("lost the lease of app %s", self.app_id)
+                    break
+                # Pick up changed settings (rates, paid mode, a new bot token).
+                app = await self._db(self._load_app)
+                if app is None:
+                    break
+                self._apply_settings(app)
+            if now - last_flush >= OUTCOME_FLUSH_S:
+                await self._flush_now()
+                last_flush = now
+            if planning or now - last_plan_check > 1.0:
+                planning = await self._db(self._plan)
+                last_plan_check = now
+            if (
+                len(self.buffer) < claim_size // 2
+                and now - claim_exhausted_at > self.settings.worker_poll_s
+            ):
+                jobs = await self._db(self._claim, claim_size - len(self.buffer))
+                self.buffer.extend(jobs)
+                if len(jobs) < claim_size // 2:
+                    claim_exhausted_at = now
+            self._release_deferred(now)
+
+            if not self.buffer:
+                if not self.inflight and not planning and not self.deferred:
+                    if now - last_finish_check > 0.5:
+                        await self._flush_now()
+                        await self._db(self._finish_broadcasts)
+                        last_finish_check = now
+                    idle_since = idle_since or now
+                    if now - idle_since > IDLE_EXIT_S:
+                        break
+                await asyncio.sleep(self._sleep_hint(now))
+                continue
+            idle_since = None
+
+            if now < self.paused_until_mono:
+                await asyncio.sleep(min(self.paused_until_mono - now, 0.5))
+                continue
+            if len(self.inflight) >= sem_limit:
+                await asyncio.wait(self.inflight, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            n = self.pacer.take(
+                now, min(len(self.buffer), MAX_GROUP, sem_limit - len(self.inflight))
+            )
+            if n == 0:
+                await asyncio.sleep(min(self.pacer.wait_time(now), 0.05))
+                continue
+            group: list[Job] = []
+            while self.buffer and len(group) < n:
+                job = self.buffer.popleft()
+                ready = self.chats.ready_at(job.token, now)
+                if ready > now:
+                    heapq.heappush(self.deferred, _Deferred(ready, job))
+                    continue
+                group.append(job)
+            unused = n - len(group)
+            sendable = await self._check(group)
+            unused += len(group) - len(sendable)
+            if unused:
+                self.pacer.give_back(unused)
+            # The window must hold the real dispatch time: the checks above may
+            # have taken a while, and Telegram counts what arrives.
+            sent_at = time.monotonic()
+            self.pacer.restamp(len(sendable), sent_at)
+            for job, rendered in sendable:
+                self.chats.record(job.token, sent_at)
+                task = asyncio.create_task(self._send(job, rendered))
+                self.inflight.add(task)
+                task.add_done_callback(self.inflight.discard)
+
+    def _apply_settings(self, app: Any) -> None:
+        self.bot_token: str = app.bot_token
+        self.bot_label = str(app.bot_username)
+        self.paid = bool(app.paid_broadcast)
+        rate = app.paid_messages_per_second if self.paid else app.messages_per_second
+        self.pacer.set_rate(rate * self.settings.rate_safety)
+        if not hasattr(self, "chats"):
+            self.chats = ChatLimiter(app.private_chat_per_second, app.group_per_minute)
+        else:
+            self.chats.configure(app.private_chat_per_second, app.group_per_minute)
+
+    def _sleep_hint(self, now: float) -> float:
+        if self.deferred:
+            return max(0.001, min(self.deferred[0].ready_at - now, self.settings.worker_poll_s))
+        return self.settings.worker_poll_s if not self.inflight else 0.01
+
+    def _release_deferred(self, now: float) -> None:
+        while self.deferred and self.deferred[0].ready_at <= now:
+            self.buffer.appendleft(heapq.heappop(self.deferred).job)
+
+    async def _check(self, group: list[Job]) -> list[tuple[Job, Any]]:
+        """Mute, token and broadcast checks right before sending; then personalisation."""
+        if not group:
+            return []
+        now = utcnow()
+        broadcast_ids = [j.id for j in group if j.broadcast_id is not None]
+        states: dict[int, Any] = {}
+        if broadcast_ids:
+            states = await self._db(repo.pre_send_state, self.app_id, broadcast_ids, now)
+        sendable: list[tuple[Job, Any]] = []
+        for job in group:
+            if job.broadcast_id is not None:
+                state = states.get(job.id)
+                if state is None:
+                    continue  # row vanished (app deleted)
+                if state.broadcast_status == st.B_CANCELLED:
+                    self._finish(job, _outcome(job, st.CANCELLED, now))
+                    continue
+                if state.broadcast_status != st.B_RUNNING:
+                    self.requeue_ids.append(job.id)
+                    continue
+                if state.muted_until is not None:
+                    self._finish(
+                        job,
+                        _outcome(
+                            job,
+                            st.UNAVAILABLE,
+                            now,
+                            error_type=st.OTHER_ERRORS,
+                            error_name=st.CHANNEL_WAS_MUTED,
+                            description="The chat was muted when the message was due",
+                        ),
+                    )
+                    continue
+                if state.active is not None and not state.active:
+                    self._finish(
+                        job,
+                        _outcome(
+                            job,
+                            st.UNAVAILABLE,
+                            now,
+                            error_type=st.OTHER_ERRORS,
+                            error_name=st.TOKEN_INACTIVE,
+                            description="The token was deactivated",
+                        ),
+                    )
+                    continue
+            rendered = await self._render(job)
+            if isinstance(rendered, TemplateError):
+                self._finish(
+                    job,
+                    _outcome(
+                        job,
+                        st.ERROR,
+                        now,
+                        error_type=st.ERRORS,
+                        error_name=st.TEMPLATE_ERROR,
+                        description=str(rendered),
+                    ),
+                )
+                continue
+            sendable.append((job, rendered))
+        return sendable
+
+    async def _render(self, job: Job) -> Any:
+        template = self.templates.get(job.message_id)
+        if template is None:
+            row = await self._db(repo.load_message, job.message_id)
+            if row is None:
+                template = TemplateError("the message was deleted")
+            else:
+                try:
+                    template = compile_message(row)
+                except TemplateError as exc:
+                    template = exc
+            self.templates[job.message_id] = template
+        if isinstance(template, TemplateError):
+            return template
+        c = job.contact
+        contact = None
+        if c is not None:
+            contact = ContactData(
+                first_name=c.first_name,
+                last_name=c.last_name,
+                email=c.email,
+                phone=c.phone,
+                external_customer_id=c.external_customer_id,
+                contact_id=int(c.id),
+                fields=c.fields if isinstance(c.fields, dict) else None,
+            )
+        try:
+            return template.render(contact, job.json_param)
+        except TemplateError as exc:
+            return exc
+
+    def _finish(self, job: Job, outcome: dict[str, Any]) -> None:
+        self.outcomes.append(outcome)
+        metrics.MESSAGES.labels(
+            self.bot_label, outcome["b_error_name"] or outcome["b_status"]
+        ).inc()
+
+    async def _send(self, job: Job, rendered: Any) -> None:
+        start = time.monotonic()
+        try:
+            if rendered.image_source:
+                result: SendResult = await self.client.send_photo(
+                    self.bot_token,
+                    job.token,
+                    rendered.image_source,
+                    rendered.text,
+                    buttons=rendered.buttons or None,
+                    allow_paid_broadcast=self.paid,
+                )
+            else:
+                result = await self.client.send_message(
+                    self.bot_token,
+                    job.token,
+                    rendered.text,
+                    buttons=rendered.buttons or None,
+                    allow_paid_broadcast=self.paid,
+                )
+        except Exception as exc:  # a bug or an unexpected transport failure
+            result = SendResult(ok=False, transport_error=type(exc).__name__)
+        metrics.SEND_LATENCY.observe(time.monotonic() - start)
+        self._handle_result(job, result)
+
+    def _handle_result(self, job: Job, result: SendResult) -> None:
+        now = utcnow()
+        if result.ok:
+            self.sent += 1
+            self._finish(job, _outcome(job, st.DELIVERED, now, message_id=result.message_id))
+            return
+        if result.is_rate_limited:
+            # Honour retry_after for the whole bot; the row goes back to the front.
+            self.rate_limited += 1
+            metrics.TELEGRAM_429.labels(self.bot_label).inc()
+            wait = float(result.retry_after or 1)
+            resume = time.monotonic() + wait
+            self.paused_until_mono = max(self.paused_until_mono, resume)
+            self.pacer.pause_until(resume)
+            self.buffer.appendleft(job)
+            task = asyncio.ensure_future(
+                self._db(repo.set_paused_until, self.app_id, now + timedelta(seconds=wait))
+            )
+            self.inflight.add(task)
+            task.add_done_callback(self.inflight.discard)
+            return
+        if result.is_migrated and result.migrate_to_chat_id is not None and job.migrations < 2:
+            new = str(result.migrate_to_chat_id)
+            old = job.token
+            job.token = new
+            job.migrations += 1
+            self.buffer.appendleft(job)
+            task = asyncio.ensure_future(self._db(repo.migrate_token, self.app_id, old, new))
+            self.inflight.add(task)
+            task.add_done_callback(self.inflight.discard)
+            return
+        if result.is_retryable:
+            job.attempts += 1
+            if job.attempts >= self.settings.worker_max_attempts:
+                self._finish(
+                    job,
+                    _outcome(
+                        job,
+                        st.ERROR,
+                        now,
+                        error_type=st.ERRORS,
+                        error_name=st.SEND_FAILED,
+                        description=result.description or result.transport_error or "no answer",
+                    ),
+                )
+            else:
+                backoff = min(60.0, 0.5 * (2 ** (job.attempts - 1)))
+                self.outcomes.append(
+                    _outcome(job, st.IN_QUEUE, now, available_at=now + timedelta(seconds=backoff))
+                )
+            return
+        description = result.description or f"error {result.error_code}"
+        if result.is_chat_gone:
+            self.deactivate.append((job.token, description))
+        self._finish(
+            job,
+            _outcome(
+                job,
+                st.ERROR,
+                now,
+                error_type=st.ERRORS,
+                error_name=st.BOT_SEND_ERROR,
+                description=description,
+            ),
+        )
+
+    async def _flush_now(self) -> None:
+        if not (self.outcomes or self.requeue_ids or self.deactivate):
+            return
+        outcomes, self.outcomes = self.outcomes, []
+        requeue, self.requeue_ids = self.requeue_ids, []
+        deactivate, self.deactivate = self.deactivate, []
+        try:
+            await self._db(self._flush, outcomes, requeue, deactivate)
+        except Exception:
+            # Keep them for the next flush; the database may be restarting.
+            log.exception("could not record outcomes; will retry")
+            self.outcomes[:0] = outcomes
+            self.requeue_ids[:0] = requeue
+            self.deactivate[:0] = deactivate
+            await asyncio.sleep(0.5)
+
+    async def _shutdown(self) -> None:
+        if self.inflight:
+            await asyncio.gather(*list(self.inflight), return_exceptions=True)
+        for d in self.deferred:
+            self.buffer.append(d.job)
+        self.deferred = []
+        self.requeue_ids.extend(j.id for j in self.buffer)
+        self.buffer.clear()
+        for _ in range(20):
+            try:
+                await self._flush_now()
+                if not self.outcomes and not self.requeue_ids:
+                    break
+            except Exception:
+                await asyncio.sleep(0.5)
+        with contextlib.suppress(Exception):
+            await self._db(repo.release_lease, self.app_id, self.worker.worker_id)
+
+
+class Worker:
+    """Finds bots with work, takes their leases, runs one AppSender per bot."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        telegram: TelegramClient | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self._own_client = telegram is None
+        self.client: Any = telegram or HttpTelegramClient(
+            settings.telegram_api_url, timeout=settings.telegram_timeout_s
+        )
+        self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.senders: dict[int, tuple[AppSender, asyncio.Task[None]]] = {}
+        self._stopping: asyncio.Event | None = None
+        self._stop_requested = False
+
+    def stop(self) -> None:
+        """Graceful stop: no new claims; in-flight sends finish and are recorded."""
+        self._stop_requested = True
+        if self._stopping is not None:
+            self._stopping.set()
+        for sender, _ in self.senders.values():
+            sender.stopping = True
+
+    async def run(self) -> None:
+        self._stopping = asyncio.Event()
+        if self._stop_requested:
+            self._stopping.set()
+        log.info("worker %s started", self.worker_id)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._tick()
+                except Exception:
+                    log.exception("worker tick failed; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.settings.worker_poll_s)
+        finally:
+            for sender, _ in self.senders.values():
+                sender.stopping = True
+            tasks = [t for _, t in self.senders.values()]
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            self.senders.clear()
+            if self._own_client:
+                await self.client.close()
+            log.info("worker %s stopped", self.worker_id)
+
+    def _discover(self) -> list[int]:
+        with self.db.read() as conn:
+            return repo.apps_with_work(conn, utcnow())
+
+    def _acquire(self, app_id: int) -> tuple[bool, datetime | None]:
+        with self.db.transaction() as conn:
+            now = utcnow()
+            held, taken_over, paused = repo.acquire_lease(
+                conn,
+                app_id,
+                self.worker_id,
+                now,
+                now + timedelta(seconds=self.settings.worker_lease_s),
+            )
+            if held:
+                # Whatever is SENDING for this bot now was left by a dead or
+                # stopped holder (or by this worker's earlier sender).
+                n = repo.requeue_abandoned(conn, app_id)
+                if n:
+                    log.info("app %s: %d abandoned rows back in the queue", app_id, n)
+            del taken_over
+            return held, paused
+
+    async def _tick(self) -> None:
+        for app_id, (_, task) in list(self.senders.items()):
+            if task.done():
+                del self.senders[app_id]
+        app_ids = await asyncio.to_thread(self._discover)
+        for app_id in app_ids:
+            if app_id in self.senders or (self._stopping and self._stopping.is_set()):
+                continue
+            held, paused = await asyncio.to_thread(self._acquire, app_id)
+            if not held:
+                continue
+            sender = AppSender(self, app_id, paused)
+            self.senders[app_id] = (sender, asyncio.create_task(sender.run()))
+
+
+async def run_worker_process(settings: Settings) -> None:
+    """``hushcast worker``: runs until SIGTERM or SIGINT, then stops gracefully."""
+    import signal
+
+    from hushcast.core.migrate import upgrade
+
+    db = create_database(settings.database_url, pool_size=settings.db_pool_size)
+    upgrade(db)
+    worker = Worker(db, settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, worker.stop)
+    try:
+        await worker.run()
+    finally:
+        db.dispose()

@@ -1,0 +1,69 @@
+"""The pacer and the per-chat limiter, on a simulated clock."""
+
+from __future__ import annotations
+
+from hushcast.delivery.ratelimit import ChatLimiter, Pacer
+
+
+def simulate(pacer: Pacer, seconds: float, step: float = 0.001) -> list[float]:
+    sends: list[float] = []
+    t = 100.0
+    end = t + seconds
+    while t < end:
+        n = pacer.take(t, 1000)
+        sends.extend([t] * n)
+        t += step
+    return sends
+
+
+def max_in_window(times: list[float], window: float = 1.0) -> int:
+    best = 0
+    j = 0
+    for i, t in enumerate(times):
+        while times[j] <= t - window:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def test_pacer_never_exceeds_rate_in_any_second() -> None:
+    for rate, step in ((30, 0.001), (30, 0.05), (29.5, 0.04), (1000, 0.001), (985, 0.02)):
+        sends = simulate(Pacer(rate), 5.0, step)
+        assert max_in_window(sends) <= int(rate), (rate, step)
+        assert len(sends) >= rate * 5 * 0.97, (rate, step, len(sends))
+
+
+def test_idle_pacer_earns_no_burst() -> None:
+    p = Pacer(10)
+    assert p.take(0.0, 100) == 1
+    # Ten idle seconds later, only the slots of the lag allowance are free.
+    assert 1 <= p.take(10.0, 100) <= 2
+
+
+def test_give_back_and_pause() -> None:
+    p = Pacer(10)
+    assert p.take(1.0, 5) == 1
+    p.give_back(1)
+    assert p.take(1.0, 5) == 1
+    p.pause_until(5.0)
+    assert p.take(4.9, 5) == 0
+    assert p.wait_time(4.9) > 0
+    assert p.take(5.0, 5) == 1
+
+
+def test_private_chat_one_per_second() -> None:
+    c = ChatLimiter(1.0, 20)
+    assert c.ready_at("42", 0.0) == 0.0
+    c.record("42", 0.0)
+    assert c.ready_at("42", 0.5) == 1.0
+    assert c.ready_at("43", 0.5) == 0.5
+    assert c.ready_at("42", 1.2) == 1.2
+
+
+def test_group_twenty_per_minute() -> None:
+    c = ChatLimiter(1.0, 20)
+    for i in range(20):
+        assert c.ready_at("-100", float(i)) == float(i)
+        c.record("-100", float(i))
+    assert c.ready_at("-100", 20.0) == 60.0
+    assert c.ready_at("-100", 60.5) == 60.5
