@@ -23,7 +23,9 @@ from tests.conftest import bearer, new_bot_token
 def org_id(db: Database, name: str = "acme") -> int:
     with db.read() as conn:
         return int(
-            conn.execute(select(organizations.c.id).where(organizations.c.name == name)).scalar_one()
+            conn.execute(
+                select(organizations.c.id).where(organizations.c.name == name)
+            ).scalar_one()
         )
 
 

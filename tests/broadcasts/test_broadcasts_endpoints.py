@@ -68,9 +68,7 @@ def test_create_defaults_to_the_only_bot_and_message_name(
     start = parse_iso(body["startDate"])
     assert before <= start <= utcnow() + timedelta(seconds=1)
     with db.read() as conn:
-        row = conn.execute(
-            select(broadcasts).where(broadcasts.c.id == body["broadcastId"])
-        ).one()
+        row = conn.execute(select(broadcasts).where(broadcasts.c.id == body["broadcastId"])).one()
     assert row.status == st.B_SCHEDULED
     assert row.groups is None and row.excluded_groups is None
     assert row.plan_cursor is None and row.planned_at is None
@@ -101,9 +99,7 @@ def test_create_with_every_field(client: TestClient, db: Database, app_uuid: str
         "status": "SCHEDULED",
     }
     with db.read() as conn:
-        row = conn.execute(
-            select(broadcasts).where(broadcasts.c.id == body["broadcastId"])
-        ).one()
+        row = conn.execute(select(broadcasts).where(broadcasts.c.id == body["broadcastId"])).one()
     assert row.groups == [g1] and row.excluded_groups == [g2]
 
 
@@ -342,8 +338,12 @@ def test_cancel_turns_queued_rows_cancelled(
         add_delivery(
             db, app_uuid=app_uuid, message_id=mid, token=token, status=status, broadcast_id=bid
         )
-    add_delivery(db, app_uuid=app_uuid, message_id=mid, token="4", status=st.DELIVERED, broadcast_id=bid)
-    add_delivery(db, app_uuid=app_uuid, message_id=mid, token="5", status=st.IN_QUEUE, broadcast_id=other)
+    add_delivery(
+        db, app_uuid=app_uuid, message_id=mid, token="4", status=st.DELIVERED, broadcast_id=bid
+    )
+    add_delivery(
+        db, app_uuid=app_uuid, message_id=mid, token="5", status=st.IN_QUEUE, broadcast_id=other
+    )
     r = client.delete(f"/v1/broadcast/{bid}")
     assert r.status_code == 200, r.text
     body = r.json()
@@ -374,7 +374,9 @@ def test_other_organisation_gets_404_and_changes_nothing(
 ) -> None:
     mid = add_message(db)
     bid = create(client, mid)["broadcastId"]
-    add_delivery(db, app_uuid=app_uuid, message_id=mid, token="1", status=st.IN_QUEUE, broadcast_id=bid)
+    add_delivery(
+        db, app_uuid=app_uuid, message_id=mid, token="1", status=st.IN_QUEUE, broadcast_id=bid
+    )
     rival = bearer(other_key)
     assert_problem(client.get(f"/v1/broadcast/{bid}", headers=rival), 404, "Broadcast not found")
     for path in (f"/v1/broadcast/{bid}/pause", f"/v1/broadcast/{bid}/resume"):

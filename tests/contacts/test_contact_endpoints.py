@@ -100,7 +100,11 @@ def test_custom_fields_merge_and_removal(client: TestClient) -> None:
     upsert(
         client,
         externalCustomerId="e1",
-        fields=[{"name": "b", "value": None}, {"name": "c", "value": False}, {"name": "a", "value": 1}],
+        fields=[
+            {"name": "b", "value": None},
+            {"name": "c", "value": False},
+            {"name": "a", "value": 1},
+        ],
     )
     fields = {f["name"]: f["value"] for f in get(client, cid)["fields"]}
     assert fields == {"a": 1, "c": False}
@@ -217,8 +221,14 @@ def test_identifier_required(client: TestClient, db: Database, body: dict[str, A
         ({"phone": "12ab"}, "phone: may hold only digits, +, -, spaces and parentheses"),
         ({"phone": "+-()"}, "phone: may hold only digits, +, -, spaces and parentheses"),
         ({"phone": "1" * 51}, "phone: is longer than 50 characters"),
-        ({"email": "a@b.c", "timeZone": "Mars/Olympus"}, "timeZone: unknown time zone 'Mars/Olympus'"),
-        ({"email": "a@b.c", "timeZone": "../etc/passwd"}, "timeZone: unknown time zone '../etc/passwd'"),
+        (
+            {"email": "a@b.c", "timeZone": "Mars/Olympus"},
+            "timeZone: unknown time zone 'Mars/Olympus'",
+        ),
+        (
+            {"email": "a@b.c", "timeZone": "../etc/passwd"},
+            "timeZone: unknown time zone '../etc/passwd'",
+        ),
         ({"email": "a@b.c", "firstName": "x" * 201}, "firstName: is longer than 200 characters"),
         ({"email": "a@b.c", "lastName": "x" * 201}, "lastName: is longer than 200 characters"),
         ({"email": "a@b.c", "firstName": ["x"]}, "firstName: must be a string"),
@@ -321,7 +331,11 @@ def test_bulk_items_match_each_other(client: TestClient, db: Database) -> None:
             "contacts": [
                 {"email": "a@x.io", "fields": [{"name": "k", "value": 1}]},
                 {"email": "a@x.io", "phone": "42", "fields": [{"name": "j", "value": "v"}]},
-                {"phone": "42", "externalCustomerId": "E", "fields": [{"name": "k", "value": None}]},
+                {
+                    "phone": "42",
+                    "externalCustomerId": "E",
+                    "fields": [{"name": "k", "value": None}],
+                },
                 {"externalCustomerId": "E", "firstName": "Merged"},
             ]
         },

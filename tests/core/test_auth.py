@@ -89,3 +89,10 @@ def test_body_size_limit(settings: Settings, db: Database, api_key: str) -> None
             headers={"Authorization": f"Bearer {api_key}", "content-type": "application/json"},
         )
     assert r.status_code == 413
+
+
+def test_metrics_exposed(client: TestClient, app_uuid: str) -> None:
+    client.post(f"/v1/apps/{app_uuid}/token/mute", json={"token": "1"})
+    text = client.get("/metrics", headers={"Authorization": ""}).text
+    assert "hushcast_queue_depth" in text
+    assert 'hushcast_mutes_total{action="mute"}' in text

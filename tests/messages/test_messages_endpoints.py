@@ -448,7 +448,10 @@ def test_tags_are_trimmed_and_deduplicated(client: TestClient) -> None:
         (body(text="#if($x) never closed"), "text"),
         (body(text="$data.__class__"), "text"),
         (body(text="#evaluate('x')"), "text"),
-        (body(buttons=[{"text": "#foreach($a in", "link": "https://a.example"}]), "buttons[0].text"),
+        (
+            body(buttons=[{"text": "#foreach($a in", "link": "https://a.example"}]),
+            "buttons[0].text",
+        ),
         (body(buttons=[{"text": "Go", "link": "https://a.example/${x"}]), "buttons[0].link"),
     ],
 )

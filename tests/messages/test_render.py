@@ -282,7 +282,10 @@ def test_compile_ok(text: str) -> None:
 
 def test_buttons_rendered_for_inline_keyboard() -> None:
     buttons = [
-        {"text": "Order %EXTERNAL_CUSTOMER_ID|%", "link": "https://shop.example/o/$!data.get('id')"},
+        {
+            "text": "Order %EXTERNAL_CUSTOMER_ID|%",
+            "link": "https://shop.example/o/$!data.get('id')",
+        },
         {"text": "Bot", "link": "tg://resolve?domain=hushbot"},
     ]
     result = render("Text", {"id": 77}, ANN, buttons=buttons)

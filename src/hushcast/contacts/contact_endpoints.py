@@ -22,8 +22,22 @@ from hushcast.core.jsonbody import parse_json_object
 router = APIRouter(tags=["contacts and tokens"])
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """The schema with local ``$defs`` references replaced by the definitions."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
 def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    """Documents a body that the endpoint reads by hand (self-contained schema)."""
+    raw = model.model_json_schema()
+    schema = _inline(raw, raw.get("$defs", {}))
     return {
         "requestBody": {
             "required": True,

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -178,6 +178,20 @@ def create_app(
         except Exception:
             return problem(503, "Database unavailable")
         return JSONResponse({"status": "ok"})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_endpoint() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        from hushcast.delivery.metrics import QUEUE_DEPTH
+        from hushcast.delivery.repository import queue_depth
+
+        try:
+            with app.state.db.read() as conn:
+                QUEUE_DEPTH.set(queue_depth(conn))
+        except Exception:
+            log.warning("metrics: database unavailable")
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:

@@ -291,3 +291,13 @@ def load_message(conn: Connection, message_id: int) -> Any:
     from hushcast.messages.models import messages
 
     return conn.execute(select(messages).where(messages.c.id == message_id)).first()
+
+
+def queue_depth(conn: Connection) -> int:
+    from sqlalchemy import func
+
+    return int(
+        conn.execute(
+            select(func.count()).select_from(deliveries).where(deliveries.c.status == st.IN_QUEUE)
+        ).scalar_one()
+    )

@@ -73,13 +73,13 @@ class VStr(str):
     def length(self) -> int:
         return len(self)
 
-    def isEmpty(self) -> bool:  # noqa: N802
+    def isEmpty(self) -> bool:
         return not self
 
-    def toUpperCase(self) -> str:  # noqa: N802
+    def toUpperCase(self) -> str:
         return VStr(self.upper())
 
-    def toLowerCase(self) -> str:  # noqa: N802
+    def toLowerCase(self) -> str:
         return VStr(self.lower())
 
     def trim(self) -> str:
@@ -88,10 +88,10 @@ class VStr(str):
     def substring(self, begin: int, end: int | None = None) -> str:
         return VStr(self[begin:end] if end is not None else self[begin:])
 
-    def startsWith(self, prefix: str) -> bool:  # noqa: N802
+    def startsWith(self, prefix: str) -> bool:
         return self.startswith(prefix)
 
-    def endsWith(self, suffix: str) -> bool:  # noqa: N802
+    def endsWith(self, suffix: str) -> bool:
         return self.endswith(suffix)
 
     def contains(self, part: str) -> bool:
@@ -100,19 +100,19 @@ class VStr(str):
     def equals(self, other: object) -> bool:
         return isinstance(other, str) and str(self) == str(other)
 
-    def equalsIgnoreCase(self, other: object) -> bool:  # noqa: N802
+    def equalsIgnoreCase(self, other: object) -> bool:
         return isinstance(other, str) and self.lower() == other.lower()
 
-    def indexOf(self, part: str) -> int:  # noqa: N802
+    def indexOf(self, part: str) -> int:
         return self.find(part)
 
-    def replaceAll(self, pattern: str, repl: str) -> str:  # noqa: N802
+    def replaceAll(self, pattern: str, repl: str) -> str:
         return VStr(re.sub(pattern, repl, self))
 
     def matches(self, pattern: str) -> bool:
         return re.fullmatch(pattern, self) is not None
 
-    def toString(self) -> str:  # noqa: N802
+    def toString(self) -> str:
         return self
 
 
@@ -139,19 +139,19 @@ class VList(list[Any]):
     def size(self) -> int:
         return len(self)
 
-    def isEmpty(self) -> bool:  # noqa: N802
+    def isEmpty(self) -> bool:
         return not self
 
     def contains(self, value: Any) -> bool:
         return value in self
 
-    def indexOf(self, value: Any) -> int:  # noqa: N802
+    def indexOf(self, value: Any) -> int:
         try:
             return self.index(value)
         except ValueError:
             return -1
 
-    def toString(self) -> str:  # noqa: N802
+    def toString(self) -> str:
         return str(self)
 
     def __str__(self) -> str:
@@ -179,25 +179,25 @@ class VMap(dict[str, Any]):
     def get(self, key: Any, default: Any = None) -> Any:
         return dict.get(self, key, default)
 
-    def containsKey(self, key: Any) -> bool:  # noqa: N802
+    def containsKey(self, key: Any) -> bool:
         return dict.__contains__(self, key)
 
-    def containsValue(self, value: Any) -> bool:  # noqa: N802
+    def containsValue(self, value: Any) -> bool:
         return value in dict.values(self)
 
-    def isEmpty(self) -> bool:  # noqa: N802
+    def isEmpty(self) -> bool:
         return not self
 
     def size(self) -> int:
         return len(self)
 
-    def keySet(self) -> VList:  # noqa: N802
+    def keySet(self) -> VList:
         return VList(dict.keys(self))
 
     def values(self) -> VList:  # type: ignore[override]
         return VList(dict.values(self))
 
-    def toString(self) -> str:  # noqa: N802
+    def toString(self) -> str:
         return str(self)
 
     def __str__(self) -> str:

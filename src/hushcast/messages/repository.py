@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
-    Connection,
     ColumnElement,
+    Connection,
     cast,
     delete,
     exists,
@@ -83,7 +83,9 @@ def list_messages(
     conditions: list[ColumnElement[bool]] = [messages.c.organization_id == org_id]
     if search:
         conditions.append(_search_filter(conn, search))
-    total = int(conn.execute(select(func.count()).select_from(messages).where(*conditions)).scalar_one())
+    total = int(
+        conn.execute(select(func.count()).select_from(messages).where(*conditions)).scalar_one()
+    )
     rows = list(
         conn.execute(
             select(messages)

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from hushcast.core.errors import BadRequest
 from hushcast.core.jsonbody import as_token
 from hushcast.core.timeutil import FOREVER, iso, utcnow
+from hushcast.delivery import metrics
 from hushcast.mute import repository as repo
 from hushcast.mute.schemas import BulkMuteOut, MuteOut, MuteStateOut
 
@@ -100,6 +101,7 @@ def mute(
             for t in tokens
         ],
     )
+    metrics.MUTES.labels("mute").inc(len(tokens))
     return until
 
 
@@ -123,6 +125,8 @@ def unmute(conn: Connection, app_id: int, tokens: list[str], api_key_id: int | N
             for t in tokens
         ],
     )
+
+    metrics.MUTES.labels("unmute").inc(len(tokens))
 
 
 def state(conn: Connection, app_id: int, token: str) -> MuteStateOut:
