@@ -118,6 +118,13 @@ def api_router() -> APIRouter:
     return router
 
 
+def _load_secret(db: Database) -> str:
+    from hushcast.orgs.service import get_or_create_secret
+
+    with db.transaction() as conn:
+        return get_or_create_secret(conn)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -132,6 +139,7 @@ def create_app(
 
         database = db or create_database(settings.database_url, pool_size=settings.db_pool_size)
         app.state.db = database
+        app.state.secret = settings.secret_key or await asyncio.to_thread(_load_secret, database)
         app.state.telegram = HttpTelegramClient(
             settings.telegram_api_url, timeout=settings.telegram_timeout_s
         )
@@ -140,7 +148,9 @@ def create_app(
         if run_worker:
             from hushcast.delivery.worker import Worker
 
-            worker = Worker(database, settings, telegram=app.state.telegram)
+            worker = Worker(
+                database, settings, telegram=app.state.telegram, secret=app.state.secret
+            )
             worker_task = asyncio.create_task(worker.run())
         try:
             yield
@@ -169,6 +179,9 @@ def create_app(
     app.state.key_limiter = KeyRateLimiter(settings.rate_limit_per_key)
     install_error_handlers(app)
     app.include_router(api_router())
+    from hushcast.tracking.endpoints import router as tracking_router
+
+    app.include_router(tracking_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     telegram_timeout_s: float = 30.0
     # Public base URL used for click-tracking links written into messages.
     public_url: str = "http://127.0.0.1:8000"
+    # Rewrite http(s) button links to signed /c/ redirects that record clicks.
+    click_tracking: bool = True
     # Secret used to sign click links and dashboard sessions; generated per
     # database on first start when not given (stored in the settings table).
     secret_key: str | None = None

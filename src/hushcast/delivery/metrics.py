@@ -13,3 +13,4 @@ SEND_LATENCY = Histogram(
 )
 QUEUE_DEPTH = Gauge("hushcast_queue_depth", "Rows waiting to be sent (last seen by the API)")
 MUTES = Counter("hushcast_mutes_total", "Mute requests applied (per chat)", ["action"])
+CLICKS = Counter("hushcast_clicks_total", "Tracked link clicks")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import heapq
 import logging
 import os
@@ -39,6 +40,7 @@ from hushcast.delivery import status as st
 from hushcast.delivery.ratelimit import ChatLimiter, Pacer
 from hushcast.messages.render import ContactData, MessageTemplate, TemplateError, compile_message
 from hushcast.telegram.client import HttpTelegramClient, SendResult, TelegramClient
+from hushcast.tracking.links import make_click_url
 
 log = logging.getLogger("hushcast.worker")
 
@@ -384,8 +386,21 @@ class AppSender:
                     ),
                 )
                 continue
-            sendable.append((job, rendered))
+            sendable.append((job, self._track_clicks(job, rendered)))
         return sendable
+
+    def _track_clicks(self, job: Job, rendered: Any) -> Any:
+        """Rewrites http(s) button links to our signed redirect for this recipient."""
+        if not rendered.buttons or not self.settings.click_tracking:
+            return rendered
+        secret = self.worker.secret or ""
+        buttons = [
+            {**b, "url": make_click_url(self.settings.public_url, secret, job.id, b["url"])}
+            if b["url"].lower().startswith(("http://", "https://"))
+            else b
+            for b in rendered.buttons
+        ]
+        return dataclasses.replace(rendered, buttons=buttons)
 
     async def _render(self, job: Job) -> Any:
         template = self.templates.get(job.message_id)
@@ -559,8 +574,10 @@ class Worker:
         settings: Settings,
         telegram: TelegramClient | None = None,
         worker_id: str | None = None,
+        secret: str | None = None,
     ) -> None:
         self.db = db
+        self.secret = secret or settings.secret_key
         self.settings = settings
         self._own_client = telegram is None
         self.client: Any = telegram or HttpTelegramClient(
@@ -583,6 +600,8 @@ class Worker:
         self._stopping = asyncio.Event()
         if self._stop_requested:
             self._stopping.set()
+        if self.secret is None:
+            self.secret = await asyncio.to_thread(self._load_secret)
         log.info("worker %s started", self.worker_id)
         try:
             while not self._stopping.is_set():
@@ -602,6 +621,12 @@ class Worker:
             if self._own_client:
                 await self.client.close()
             log.info("worker %s stopped", self.worker_id)
+
+    def _load_secret(self) -> str:
+        from hushcast.orgs.service import get_or_create_secret
+
+        with self.db.transaction() as conn:
+            return get_or_create_secret(conn)
 
     def _discover(self) -> list[int]:
         with self.db.read() as conn:

@@ -1,0 +1,28 @@
+"""The public click redirect (no API key: recipients' browsers call it)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+
+from hushcast.core.deps import get_db
+from hushcast.core.errors import NotFound
+from hushcast.core.timeutil import utcnow
+from hushcast.delivery import metrics
+from hushcast.tracking import repository
+from hushcast.tracking.links import read_click_token
+
+router = APIRouter(tags=["click tracking"])
+
+
+@router.get("/c/{token}", status_code=302, include_in_schema=True)
+def click(token: str, request: Request) -> RedirectResponse:
+    """Records the click and redirects to the message's original link."""
+    parsed = read_click_token(request.app.state.secret, token)
+    if parsed is None:
+        raise NotFound("Not found")
+    delivery_id, link = parsed
+    with get_db(request).transaction() as conn:
+        if repository.record_click(conn, delivery_id, utcnow()):
+            metrics.CLICKS.inc()
+    return RedirectResponse(link, status_code=302)
