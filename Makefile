@@ -39,5 +39,8 @@ format: $(VENV)/.installed-dev
 pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest -q
 
+demo: $(VENV)/.installed
+	$(BIN)/hushcast demo
+
 clean:
 	rm -rf $(VENV) var/*.db*

@@ -162,5 +162,13 @@ def keys_revoke(key_id: int) -> None:
     err.print(f"Key {key_id} revoked.")
 
 
+# Commands that drive a running service through its HTTP API, and the demo.
+from hushcast.cli_client import register as _register_client_commands  # noqa: E402
+from hushcast.demo import demo as _demo  # noqa: E402
+
+_register_client_commands(app)
+app.command("demo")(_demo)
+
+
 if __name__ == "__main__":
     app()

@@ -96,3 +96,25 @@ def test_metrics_exposed(client: TestClient, app_uuid: str) -> None:
     text = client.get("/metrics", headers={"Authorization": ""}).text
     assert "hushcast_queue_depth" in text
     assert 'hushcast_mutes_total{action="mute"}' in text
+
+
+def test_openapi_references_resolve(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    schemas = spec.get("components", {}).get("schemas", {})
+    refs: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                refs.append(ref)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(spec)
+    assert refs
+    missing = [r for r in refs if r.removeprefix("#/components/schemas/") not in schemas]
+    assert missing == []

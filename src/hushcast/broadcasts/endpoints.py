@@ -11,6 +11,7 @@ from hushcast.broadcasts import service
 from hushcast.broadcasts.schemas import BroadcastCreateDoc, BroadcastOut, BroadcastView
 from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn, get_db
 from hushcast.core.jsonbody import parse_json_object
+from hushcast.core.openapi import body_doc
 from hushcast.core.pagination import Page, set_total
 
 router = APIRouter(tags=["broadcasts"])
@@ -27,12 +28,7 @@ def broadcast_page(
     "/broadcast",
     response_model=BroadcastOut,
     status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": BroadcastCreateDoc.model_json_schema()}},
-        }
-    },
+    openapi_extra=body_doc(BroadcastCreateDoc),
 )
 async def create_broadcast(request: Request, principal: CurrentPrincipal) -> BroadcastOut:
     """Schedules a broadcast of a message to a bot's subscribers (all, or some groups minus

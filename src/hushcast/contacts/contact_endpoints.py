@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 
 from hushcast.contacts import contact_service as service
 from hushcast.contacts.schemas import (
@@ -18,37 +15,12 @@ from hushcast.contacts.schemas import (
 )
 from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn, get_db
 from hushcast.core.jsonbody import parse_json_object
+from hushcast.core.openapi import body_doc
 
 router = APIRouter(tags=["contacts and tokens"])
 
 
-def _inline(node: Any, defs: dict[str, Any]) -> Any:
-    """The schema with local ``$defs`` references replaced by the definitions."""
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
-        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
-    if isinstance(node, list):
-        return [_inline(v, defs) for v in node]
-    return node
-
-
-def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
-    """Documents a body that the endpoint reads by hand (self-contained schema)."""
-    raw = model.model_json_schema()
-    schema = _inline(raw, raw.get("$defs", {}))
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": schema}},
-        }
-    }
-
-
-@router.post(
-    "/contact", response_model=ContactUpsertResult, openapi_extra=_body_doc(ContactItemDoc)
-)
+@router.post("/contact", response_model=ContactUpsertResult, openapi_extra=body_doc(ContactItemDoc))
 async def upsert_contact(request: Request, principal: CurrentPrincipal) -> ContactUpsertResult:
     """Adds or updates one contact, matched by contactId, then externalCustomerId, then
     phone, then email. Given attributes replace the stored ones; custom fields merge by
@@ -64,7 +36,7 @@ async def upsert_contact(request: Request, principal: CurrentPrincipal) -> Conta
 
 
 @router.post(
-    "/contacts", response_model=ContactsUpsertResult, openapi_extra=_body_doc(ContactsBodyDoc)
+    "/contacts", response_model=ContactsUpsertResult, openapi_extra=body_doc(ContactsBodyDoc)
 )
 async def upsert_contacts(request: Request, principal: CurrentPrincipal) -> ContactsUpsertResult:
     """Adds or updates up to 10,000 contacts, applied whole or not at all. Later items

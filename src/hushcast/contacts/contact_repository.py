@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 
 from hushcast.bots.models import apps
 from hushcast.contacts.models import app_tokens, contacts
@@ -34,18 +34,6 @@ def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]
         yield values[i : i + size]
 
 
-def use_custom_plans(conn: Connection) -> None:
-    """On PostgreSQL, plan every statement of this transaction with its values.
-
-    psycopg prepares a statement after a few executions, and PostgreSQL then
-    switches to a generic plan in which a 900-element IN list is searched
-    linearly for every row of the organisation (seconds per chunk instead of
-    milliseconds). SET LOCAL ends with the transaction.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-
-
 def load_candidates(
     conn: Connection,
     org_id: int,
@@ -54,7 +42,6 @@ def load_candidates(
 ) -> list[Any]:
     """Every contact of the organisation with one of the ids, or holding one of the
     identifier values (column name -> values), each once."""
-    use_custom_plans(conn)
     found: dict[int, Any] = {}
     wanted: list[tuple[Any, Sequence[Any]]] = [(contacts.c.id, sorted(set(ids)))]
     wanted += [(contacts.c[col], sorted(set(vals))) for col, vals in identifiers.items()]

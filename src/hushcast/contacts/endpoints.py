@@ -12,6 +12,7 @@ from hushcast.contacts import service
 from hushcast.contacts.schemas import TokenOut, TokensBodyDoc, TokensResult
 from hushcast.core.deps import CurrentPrincipal, ReadConn, get_db
 from hushcast.core.jsonbody import parse_json_object
+from hushcast.core.openapi import body_doc
 from hushcast.core.pagination import Page, page_params, set_total
 
 router = APIRouter(tags=["contacts and tokens"])
@@ -20,18 +21,7 @@ router = APIRouter(tags=["contacts and tokens"])
 @router.post(
     "/apps/{app_uuid}/tokens",
     response_model=TokensResult,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": TokensBodyDoc.model_json_schema(
-                        ref_template="#/components/schemas/{model}"
-                    )
-                }
-            },
-        }
-    },
+    openapi_extra=body_doc(TokensBodyDoc),
 )
 async def add_tokens(app_uuid: str, request: Request, principal: CurrentPrincipal) -> TokensResult:
     """Registers chat ids ("tokens") of a bot's subscribers, matched to contacts by

@@ -55,4 +55,6 @@ app_tokens = Table(
     Column("deactivated_at", DateTime, nullable=True),
     Column("deactivation_reason", String(200), nullable=True),
     UniqueConstraint("app_id", "token", name="uq_app_tokens_app_token"),
+    # Planning walks a bot's tokens in id order, in batches.
+    Index("ix_app_tokens_app_id_id", "app_id", "id"),
 )

@@ -182,6 +182,11 @@ def create_app(
     from hushcast.tracking.endpoints import router as tracking_router
 
     app.include_router(tracking_router)
+    from hushcast.web.routes import router as web_router
+    from hushcast.web.routes import static_files
+
+    app.include_router(web_router)
+    app.mount("/ui/static", static_files(), name="ui-static")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

@@ -119,7 +119,9 @@ def create_database(url: str, *, pool_size: int = 20, null_pool: bool = False) -
         write = _sqlite_engine(url, "BEGIN IMMEDIATE")
         read = _sqlite_engine(url, "BEGIN")
         return Database(url=url, engine=write, read_engine=read)
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # No server-side prepared statements: with them PostgreSQL soon switches to
+    # a generic plan that searches long IN lists linearly (seconds per query).
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "connect_args": {"prepare_threshold": None}}
     if null_pool:
         kwargs["poolclass"] = NullPool
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text
+from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -19,18 +19,6 @@ CHUNK = 900
 def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for i in range(0, len(values), size):
         yield values[i : i + size]
-
-
-def use_custom_plans(conn: Connection) -> None:
-    """On PostgreSQL, plan every statement of this transaction with its values.
-
-    psycopg prepares a statement after a few executions, and PostgreSQL then
-    switches to a generic plan in which a 900-element IN list is searched
-    linearly for every row of the organisation (seconds per chunk instead of
-    milliseconds). SET LOCAL ends with the transaction.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
 def _member_count() -> Any:

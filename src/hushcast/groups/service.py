@@ -41,8 +41,6 @@ def _require_group(conn: Connection, org_id: int, group_id: int) -> Any:
 def group_ids_exist(conn: Connection, org_id: int, ids: list[int]) -> list[int]:
     """The ids (in input order, each once) that are NOT groups of the organisation."""
     wanted = [i for i in dict.fromkeys(ids) if isinstance(i, int) and _valid_id(i)]
-    if len(wanted) > repo.CHUNK:
-        repo.use_custom_plans(conn)
     found = repo.existing_group_ids(conn, org_id, wanted)
     return [i for i in dict.fromkeys(ids) if i not in found]
 
@@ -85,7 +83,6 @@ def _resolve_members(conn: Connection, org_id: int, body: GroupMembers) -> list[
         raise BadRequest("contactIds or externalCustomerIds must be a non-empty array")
     if len(contact_ids) + len(external_ids) > MAX_MEMBERS_PER_REQUEST:
         raise BadRequest(f"At most {MAX_MEMBERS_PER_REQUEST} contacts per request")
-    repo.use_custom_plans(conn)
     found = repo.existing_contact_ids(conn, org_id, [i for i in contact_ids if _valid_id(i)])
     by_ext = repo.contacts_by_external_ids(conn, org_id, external_ids)
     problems = []

@@ -11,25 +11,17 @@ from hushcast.bots.service import resolve_app
 from hushcast.core.deps import CurrentPrincipal, ReadConn, get_db
 from hushcast.core.errors import BadRequest
 from hushcast.core.jsonbody import as_token, parse_json_object
+from hushcast.core.openapi import body_doc
 from hushcast.mute import service
 from hushcast.mute.schemas import BulkMuteOut, MuteBodyDoc, MuteOut, MuteStateOut, UnmuteBodyDoc
 
 router = APIRouter(tags=["mute"])
 
 
-def _body_doc(model: Any) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
-
-
 @router.post(
     "/apps/{app_uuid}/token/mute",
     response_model=MuteOut | BulkMuteOut,
-    openapi_extra=_body_doc(MuteBodyDoc),
+    openapi_extra=body_doc(MuteBodyDoc),
 )
 async def mute(app_uuid: str, request: Request, principal: CurrentPrincipal) -> Any:
     """Stops broadcasts to the chat until now + duration (5..31536000 s), or forever
@@ -51,7 +43,7 @@ async def mute(app_uuid: str, request: Request, principal: CurrentPrincipal) -> 
 @router.post(
     "/apps/{app_uuid}/token/unmute",
     response_model=MuteOut | BulkMuteOut,
-    openapi_extra=_body_doc(UnmuteBodyDoc),
+    openapi_extra=body_doc(UnmuteBodyDoc),
 )
 async def unmute(app_uuid: str, request: Request, principal: CurrentPrincipal) -> Any:
     """Ends the mute now. Unmuting a chat that is not muted is fine."""

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from hushcast.core.deps import CurrentPrincipal, ReadConn, get_db
 from hushcast.core.jsonbody import parse_json_object
+from hushcast.core.openapi import body_doc
 from hushcast.sending import service
 from hushcast.sending.schemas import (
     SendResponse,
@@ -21,20 +22,6 @@ from hushcast.sending.schemas import (
 router = APIRouter(tags=["sending"])
 
 
-def _body_doc(model: Any) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": model.model_json_schema(ref_template="#/components/schemas/{model}")
-                }
-            },
-        }
-    }
-
-
-# Declared before the /message/{message_id}/... routes; the path has one segment less anyway.
 @router.get("/message/status", response_model=StatusResponse, response_model_exclude_none=True)
 def message_status(
     principal: CurrentPrincipal,
@@ -53,7 +40,7 @@ def message_status(
     "/message/{message_id}/smartsend",
     response_model=SendResponse,
     response_model_exclude_unset=True,
-    openapi_extra=_body_doc(SmartsendBodyDoc),
+    openapi_extra=body_doc(SmartsendBodyDoc),
 )
 async def smartsend(message_id: int, request: Request, principal: CurrentPrincipal) -> Any:
     """Sends the message to up to 1,000 recipients (chat id, contactId or
@@ -74,7 +61,7 @@ async def smartsend(message_id: int, request: Request, principal: CurrentPrincip
     response_model=SendResponse,
     response_model_exclude_unset=True,
     status_code=202,
-    openapi_extra=_body_doc(TestSendBodyDoc),
+    openapi_extra=body_doc(TestSendBodyDoc),
 )
 async def send_test_message(message_id: int, request: Request, principal: CurrentPrincipal) -> Any:
     """Sends a test of the message to registered chat ids and/or contacts' active tokens."""

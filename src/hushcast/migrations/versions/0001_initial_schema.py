@@ -236,6 +236,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("app_tokens", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_app_tokens_contact_id"), ["contact_id"], unique=False)
+        batch_op.create_index("ix_app_tokens_app_id_id", ["app_id", "id"], unique=False)
 
     op.create_table(
         "broadcasts",
@@ -432,6 +433,7 @@ def downgrade() -> None:
 
     op.drop_table("broadcasts")
     with op.batch_alter_table("app_tokens", schema=None) as batch_op:
+        batch_op.drop_index("ix_app_tokens_app_id_id")
         batch_op.drop_index(batch_op.f("ix_app_tokens_contact_id"))
 
     op.drop_table("app_tokens")
