@@ -9,6 +9,7 @@ Ctrl-C (or, with ``--exit-when-done``, until the broadcast ends).
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 import uuid
@@ -37,6 +38,18 @@ FREE_TIER_RATE = 30.0
 
 class DemoError(Exception):
     pass
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _install_stop_signals() -> None:
+    """Ctrl-C and SIGTERM stop the demo cleanly (even if started with SIGINT ignored)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _fresh_db_path(directory: Path) -> Path:
@@ -198,6 +211,7 @@ def demo(
     from hushcast.telegram.fake_server import FakeTelegramConfig
     from hushcast.telegram.testing import FakeTelegramThread
 
+    _install_stop_signals()
     db_path = _fresh_db_path(var_dir).resolve()
     database_url = f"sqlite:///{db_path}"
     base_url = f"http://127.0.0.1:{port}"
