@@ -118,3 +118,8 @@ def test_openapi_references_resolve(client: TestClient) -> None:
     assert refs
     missing = [r for r in refs if r.removeprefix("#/components/schemas/") not in schemas]
     assert missing == []
+
+
+def test_ping_needs_key(client: TestClient) -> None:
+    assert client.get("/v1/ping").json()["ok"] is True
+    assert client.get("/api/v1/ping/", headers={"Authorization": ""}).status_code == 401

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hushcast import __version__
 from hushcast.core.config import Settings, get_settings
 from hushcast.core.db import Database, create_database
-from hushcast.core.deps import KeyRateLimiter
+from hushcast.core.deps import CurrentPrincipal, KeyRateLimiter
 from hushcast.core.errors import install_error_handlers, problem
 from hushcast.core.migrate import is_up_to_date
 
@@ -103,6 +103,12 @@ def api_router() -> APIRouter:
     from hushcast.sending.endpoints import router as sending
 
     router = APIRouter(prefix="/v1")
+
+    @router.get("/ping", tags=["account"])
+    def ping(principal: CurrentPrincipal) -> dict[str, Any]:
+        """Checks the API key and does nothing else (also the benchmarks' baseline)."""
+        return {"ok": True, "apiKeyId": principal.api_key_id}
+
     for sub in (
         bots,
         contacts,
