@@ -401,7 +401,11 @@ def broadcast_send(
         err.print(f"Broadcast [bold]{bid}[/bold] created ({created.get('status', '?')}).")
         if not follow:
             return
-        final = follow_broadcast(client, bid)
+        try:
+            final = follow_broadcast(client, bid)
+        except KeyboardInterrupt:
+            err.print(f"Stopped following; broadcast {bid} goes on.")
+            raise typer.Exit(130) from None
     Console().print(counters_table(final, title=f"Broadcast {bid}: {final.get('status')}"))
 
 

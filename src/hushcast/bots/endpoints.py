@@ -10,6 +10,7 @@ from hushcast.bots import service
 from hushcast.bots.schemas import AppCreate, AppOut, AppUpdate
 from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn, get_db
 from hushcast.core.errors import ApiError, BadRequest
+from hushcast.core.openapi import problems
 from hushcast.telegram.client import InvalidBotToken, TelegramUnavailable
 
 router = APIRouter(tags=["bots"])
@@ -21,7 +22,10 @@ INVALID_BOT_TOKEN = "Invalid bot token"
     "/apps",
     response_model=AppOut,
     status_code=201,
-    responses={200: {"model": AppOut, "description": "The bot was already connected"}},
+    responses={
+        200: {"model": AppOut, "description": "The bot was already connected"},
+        **problems(502),
+    },
 )
 async def connect_app(body: AppCreate, request: Request, principal: CurrentPrincipal) -> Response:
     """Connects a Telegram bot by its BotFather token (checked with getMe)."""

@@ -11,7 +11,7 @@ from hushcast.broadcasts import service
 from hushcast.broadcasts.schemas import BroadcastCreateDoc, BroadcastOut, BroadcastView
 from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn, get_db
 from hushcast.core.jsonbody import parse_json_object
-from hushcast.core.openapi import body_doc
+from hushcast.core.openapi import body_doc, problems
 from hushcast.core.pagination import Page, set_total
 
 router = APIRouter(tags=["broadcasts"])
@@ -28,6 +28,7 @@ def broadcast_page(
     "/broadcast",
     response_model=BroadcastOut,
     status_code=201,
+    responses=problems(404),
     openapi_extra=body_doc(BroadcastCreateDoc),
 )
 async def create_broadcast(request: Request, principal: CurrentPrincipal) -> BroadcastOut:
@@ -61,7 +62,7 @@ def get_broadcast(broadcast_id: int, principal: CurrentPrincipal, conn: ReadConn
     return service.get(conn, principal.organization_id, broadcast_id)
 
 
-@router.delete("/broadcast/{broadcast_id}", response_model=BroadcastView)
+@router.delete("/broadcast/{broadcast_id}", response_model=BroadcastView, responses=problems(409))
 def cancel_broadcast(
     broadcast_id: int, principal: CurrentPrincipal, conn: WriteConn
 ) -> BroadcastView:
@@ -69,7 +70,9 @@ def cancel_broadcast(
     return service.cancel(conn, principal.organization_id, broadcast_id)
 
 
-@router.post("/broadcast/{broadcast_id}/pause", response_model=BroadcastView)
+@router.post(
+    "/broadcast/{broadcast_id}/pause", response_model=BroadcastView, responses=problems(409)
+)
 def pause_broadcast(
     broadcast_id: int, principal: CurrentPrincipal, conn: WriteConn
 ) -> BroadcastView:
@@ -77,7 +80,9 @@ def pause_broadcast(
     return service.pause(conn, principal.organization_id, broadcast_id)
 
 
-@router.post("/broadcast/{broadcast_id}/resume", response_model=BroadcastView)
+@router.post(
+    "/broadcast/{broadcast_id}/resume", response_model=BroadcastView, responses=problems(409)
+)
 def resume_broadcast(
     broadcast_id: int, principal: CurrentPrincipal, conn: WriteConn
 ) -> BroadcastView:

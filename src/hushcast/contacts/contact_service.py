@@ -85,6 +85,18 @@ def _text(where: str, name: str, value: Any, max_len: int, allow_int: bool = Fal
     return text
 
 
+def clean_identifier(where: str, name: str, raw: Any) -> str | None:
+    """externalCustomerId, phone or email, checked the same way everywhere; None if empty."""
+    value = _text(where, name, raw, MAX_LEN[name], allow_int=name != "email")
+    if value is None:
+        return None
+    if name == "email" and "@" not in value:
+        raise _err(where, name, "must be an email address")
+    if name == "phone" and (not set(value) <= PHONE_CHARS or not any(ch.isdigit() for ch in value)):
+        raise _err(where, name, "may hold only digits, +, -, spaces and parentheses")
+    return value
+
+
 def _check_time_zone(where: str, name: str) -> None:
     try:
         ZoneInfo(name)
@@ -141,16 +153,9 @@ def parse_contact_item(raw: Any, where: str = "") -> ContactItem:
             raise _err(where, "contactId", "must be a positive integer")
     item = ContactItem(where, contact_id)
     for name, col in IDENTIFIERS.items():
-        value = _text(where, name, raw.get(name), MAX_LEN[name], allow_int=name != "email")
-        if value is None:
-            continue
-        if name == "email" and "@" not in value:
-            raise _err(where, name, "must be an email address")
-        if name == "phone" and (
-            not set(value) <= PHONE_CHARS or not any(ch.isdigit() for ch in value)
-        ):
-            raise _err(where, name, "may hold only digits, +, -, spaces and parentheses")
-        item.values[col] = value
+        value = clean_identifier(where, name, raw.get(name))
+        if value is not None:
+            item.values[col] = value
     for name, col in ATTRIBUTES.items():
         value = _text(where, name, raw.get(name), MAX_LEN.get(name, MAX_NAME_LEN))
         if value is None:

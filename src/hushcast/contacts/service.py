@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from hushcast.contacts import repository as repo
+from hushcast.contacts.contact_service import clean_identifier
 from hushcast.contacts.schemas import TokenOut, TokensResult
 from hushcast.core.errors import BadRequest
 from hushcast.core.jsonbody import as_token
@@ -16,7 +17,6 @@ from hushcast.core.timeutil import iso, utcnow
 MAX_TOKENS_PER_REQUEST = 10_000
 IDENTIFIERS = ("externalCustomerId", "phone", "email")
 COLUMN_OF = {"externalCustomerId": "external_customer_id", "phone": "phone", "email": "email"}
-MAX_IDENTIFIER_LEN = {"externalCustomerId": 200, "phone": 50, "email": 320}
 
 
 @dataclass
@@ -25,23 +25,6 @@ class TokenItem:
     token: str
     contact_id: int | None
     identifiers: dict[str, str] = field(default_factory=dict)
-
-
-def _clean_identifier(name: str, value: Any, index: int) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise BadRequest(f"tokens[{index}].{name} must be a string")
-    text = str(value).strip()
-    if not text:
-        return None
-    if "\x00" in text:
-        raise BadRequest(f"tokens[{index}].{name} must not contain NUL characters")
-    if len(text) > MAX_IDENTIFIER_LEN[name]:
-        raise BadRequest(
-            f"tokens[{index}].{name} is longer than {MAX_IDENTIFIER_LEN[name]} characters"
-        )
-    return text
 
 
 def parse_token_items(body: dict[str, Any]) -> list[TokenItem]:
@@ -65,7 +48,7 @@ def parse_token_items(body: dict[str, Any]) -> list[TokenItem]:
                 raise BadRequest(f"tokens[{i}].contactId must be a positive integer")
         identifiers = {}
         for name in IDENTIFIERS:
-            value = _clean_identifier(name, entry.get(name), i)
+            value = clean_identifier(f"tokens[{i}]", name, entry.get(name))
             if value is not None:
                 identifiers[name] = value
         if contact_id is None and not identifiers:

@@ -131,6 +131,22 @@ def _load_secret(db: Database) -> str:
         return get_or_create_secret(conn)
 
 
+def _install_openapi(app: FastAPI) -> None:
+    """Serves the generated document with every route's problem responses documented."""
+    from hushcast.core.openapi import document_problems
+
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        # FastAPI caches the document (and regenerates it when routes change).
+        schema = generate()
+        if "Problem" not in schema.get("components", {}).get("schemas", {}):
+            document_problems(schema)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -182,6 +198,7 @@ def create_app(
         redirect_slashes=False,
     )
     app.state.settings = settings
+    _install_openapi(app)
     app.state.key_limiter = KeyRateLimiter(settings.rate_limit_per_key)
     install_error_handlers(app)
     app.include_router(api_router())

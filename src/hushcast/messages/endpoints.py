@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn
+from hushcast.core.openapi import problems
 from hushcast.core.pagination import Page, page_params, set_total
 from hushcast.messages import service
 from hushcast.messages.schemas import MessageId, MessageIn, MessageOut
@@ -51,7 +52,7 @@ def replace_message(
     return service.replace_message(conn, principal.organization_id, message_id, body)
 
 
-@router.delete("/messages/telegram/{message_id}", status_code=204)
+@router.delete("/messages/telegram/{message_id}", status_code=204, responses=problems(409))
 def delete_message(message_id: int, principal: CurrentPrincipal, conn: WriteConn) -> Response:
     """Deletes the message; 409 while a broadcast uses it."""
     service.delete_message(conn, principal.organization_id, message_id)

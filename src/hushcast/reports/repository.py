@@ -147,6 +147,8 @@ def bucket_after(
                     contacts, contacts.c.id == deliveries.c.contact_id
                 )
             )
+            # Repeated outside the union so that a merge join starts at last_id too.
+            .where(deliveries.c.id > last_id)
             .order_by(deliveries.c.id)
             .limit(limit)
         )

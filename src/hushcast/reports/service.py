@@ -168,17 +168,22 @@ def _at(row: Any) -> datetime | None:
     return row.finished_at
 
 
-def _contact(row: Any) -> ReportContact:
-    return ReportContact(
-        contactId=None if row.contact_id is None else int(row.contact_id),
-        externalCustomerId=row.external_customer_id,
-        token=row.token,
-        status=row.status,
-        errorType=row.error_type,
-        errorName=row.error_name,
-        description=row.description,
-        at=iso(_at(row)),
+def _contact_values(row: Any) -> tuple[Any, ...]:
+    """A report contact's values, in CSV_HEADER order."""
+    return (
+        None if row.contact_id is None else int(row.contact_id),
+        row.external_customer_id,
+        row.token,
+        row.status,
+        row.error_type,
+        row.error_name,
+        row.description,
+        iso(_at(row)),
     )
+
+
+def _contact(row: Any) -> ReportContact:
+    return ReportContact(**dict(zip(CSV_HEADER, _contact_values(row), strict=True)))
 
 
 def report_contacts(
@@ -202,20 +207,6 @@ def export_filename(broadcast_id: int, bucket: str) -> str:
     return f"broadcast-{broadcast_id}-{bucket}.csv"
 
 
-def _csv_cells(row: Any) -> list[Any]:
-    c = _contact(row)
-    return [
-        "" if c.contactId is None else c.contactId,
-        c.externalCustomerId,
-        c.token,
-        c.status,
-        c.errorType,
-        c.errorName,
-        c.description,
-        c.at,
-    ]
-
-
 def export_csv(
     read: Callable[[], AbstractContextManager[Connection]],
     broadcast_id: int,
@@ -237,8 +228,7 @@ def export_csv(
     while True:
         with read() as conn:
             rows = repo.bucket_after(conn, broadcast_id, statuses, last_id, size)
-        for row in rows:
-            writer.writerow(_csv_cells(row))
+        writer.writerows(_contact_values(row) for row in rows)
         if rows:
             last_id = int(rows[-1].id)
         chunk = buf.getvalue()
