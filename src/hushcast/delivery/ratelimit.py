@@ -103,9 +103,14 @@ class ChatLimiter:
             return now
         return max(now, last + self.private_interval)
 
-    def record(self, token: str, now: float) -> None:
+    def record(self, token: str, now: float, replace_last: bool = False) -> None:
+        """Notes a send; ``replace_last`` moves the latest reservation to ``now``."""
         if self.is_group(token):
-            self._group_sends.setdefault(token, deque()).append(now)
+            sends = self._group_sends.setdefault(token, deque())
+            if replace_last and sends:
+                sends[-1] = max(sends[-1], now)
+            else:
+                sends.append(now)
         else:
             self._last_private[token] = now
         if now - self._last_prune > 10.0:

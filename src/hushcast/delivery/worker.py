@@ -47,6 +47,7 @@ log = logging.getLogger("hushcast.worker")
 OUTCOME_FLUSH_S = 0.1
 MAX_GROUP = 100
 IDLE_EXIT_S = 10.0
+TX_CLAIM = 50
 
 
 @dataclass
@@ -134,9 +135,9 @@ class AppSender:
     def _load_app(self, conn: Any) -> Any:
         return repo.load_app(conn, self.app_id)
 
-    def _claim(self, conn: Any, limit: int) -> list[Job]:
+    def _claim(self, conn: Any, limit: int, transactional_only: bool = False) -> list[Job]:
         now = utcnow()
-        running = repo.running_broadcasts(conn, self.app_id)
+        running = [] if transactional_only else repo.running_broadcasts(conn, self.app_id)
         rows = repo.claim(
             conn,
             self.app_id,
@@ -227,6 +228,7 @@ class AppSender:
         idle_since: float | None = None
         planning = True
         claim_exhausted_at = 0.0
+        last_tx_claim = 0.0
 
         while not self.stopping:
             now = time.monotonic()
@@ -252,9 +254,15 @@ class AppSender:
                 and now - claim_exhausted_at > self.settings.worker_poll_s
             ):
                 jobs = await self._db(self._claim, claim_size - len(self.buffer))
-                self.buffer.extend(jobs)
+                self._enqueue(jobs)
+                last_tx_claim = now
                 if len(jobs) < claim_size // 2:
                     claim_exhausted_at = now
+            elif now - last_tx_claim > self.settings.worker_poll_s:
+                # Transactional messages go before the broadcast rows already
+                # buffered, so look for them even while the buffer is full.
+                self._enqueue(await self._db(self._claim, TX_CLAIM, True))
+                last_tx_claim = now
             self._release_deferred(now)
 
             if not self.buffer:
@@ -289,6 +297,9 @@ class AppSender:
                 if ready > now:
                     heapq.heappush(self.deferred, _Deferred(ready, job))
                     continue
+                # Reserve the chat's slot now, so a second row for the same chat
+                # in this group waits its turn.
+                self.chats.record(job.token, now)
                 group.append(job)
             unused = n - len(group)
             sendable = await self._check(group)
@@ -300,7 +311,7 @@ class AppSender:
             sent_at = time.monotonic()
             self.pacer.restamp(len(sendable), sent_at)
             for job, rendered in sendable:
-                self.chats.record(job.token, sent_at)
+                self.chats.record(job.token, sent_at, replace_last=True)
                 task = asyncio.create_task(self._send(job, rendered))
                 self.inflight.add(task)
                 task.add_done_callback(self.inflight.discard)
@@ -311,10 +322,19 @@ class AppSender:
         self.paid = bool(app.paid_broadcast)
         rate = app.paid_messages_per_second if self.paid else app.messages_per_second
         self.pacer.set_rate(rate * self.settings.rate_safety)
+        safety = self.settings.rate_safety
+        private_rate = app.private_chat_per_second * safety
+        group_rate = app.group_per_minute * safety
         if not hasattr(self, "chats"):
-            self.chats = ChatLimiter(app.private_chat_per_second, app.group_per_minute)
+            self.chats = ChatLimiter(private_rate, group_rate)
         else:
-            self.chats.configure(app.private_chat_per_second, app.group_per_minute)
+            self.chats.configure(private_rate, group_rate)
+
+    def _enqueue(self, jobs: list[Job]) -> None:
+        """Transactional jobs to the front of the buffer (in order), broadcasts to the back."""
+        urgent = [j for j in jobs if j.broadcast_id is None]
+        self.buffer.extendleft(reversed(urgent))
+        self.buffer.extend(j for j in jobs if j.broadcast_id is not None)
 
     def _sleep_hint(self, now: float) -> float:
         if self.deferred:
