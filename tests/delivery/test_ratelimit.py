@@ -30,14 +30,22 @@ def test_pacer_never_exceeds_rate_in_any_second() -> None:
     for rate, step in ((30, 0.001), (30, 0.05), (29.5, 0.04), (1000, 0.001), (985, 0.02)):
         sends = simulate(Pacer(rate), 5.0, step)
         assert max_in_window(sends) <= int(rate), (rate, step)
-        assert len(sends) >= rate * 5 * 0.97, (rate, step, len(sends))
+        assert len(sends) >= rate * 5 * 0.95, (rate, step, len(sends))
 
 
 def test_idle_pacer_earns_no_burst() -> None:
     p = Pacer(10)
     assert p.take(0.0, 100) == 1
-    # Ten idle seconds later, only the slots of the lag allowance are free.
-    assert 1 <= p.take(10.0, 100) <= 2
+    # Ten idle seconds later, one slot is free, not a burst.
+    assert p.take(10.0, 100) == 1
+
+
+def test_stalled_loop_catches_up_only_max_lag() -> None:
+    p = Pacer(10, max_lag=0.25)
+    assert p.take(0.0, 100) == 1
+    assert p.take(0.1, 100) == 1
+    # The loop stalls for 0.6 s while busy: only 0.25 s worth of slots come back.
+    assert p.take(0.7, 100) == 3
 
 
 def test_give_back_and_pause() -> None:

@@ -10,11 +10,13 @@ from fastapi.concurrency import run_in_threadpool
 from hushcast.broadcasts import service
 from hushcast.broadcasts.schemas import BroadcastCreateDoc, BroadcastOut, BroadcastView
 from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn, get_db
+from hushcast.core.errors import check_id
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc, problems
 from hushcast.core.pagination import Page, set_total
 
 router = APIRouter(tags=["broadcasts"])
+NOT_FOUND = service.BROADCAST_NOT_FOUND
 
 
 def broadcast_page(
@@ -59,7 +61,7 @@ def list_broadcasts(
 
 @router.get("/broadcast/{broadcast_id}", response_model=BroadcastView)
 def get_broadcast(broadcast_id: int, principal: CurrentPrincipal, conn: ReadConn) -> BroadcastView:
-    return service.get(conn, principal.organization_id, broadcast_id)
+    return service.get(conn, principal.organization_id, check_id(broadcast_id, NOT_FOUND))
 
 
 @router.delete("/broadcast/{broadcast_id}", response_model=BroadcastView, responses=problems(409))
@@ -67,7 +69,7 @@ def cancel_broadcast(
     broadcast_id: int, principal: CurrentPrincipal, conn: WriteConn
 ) -> BroadcastView:
     """Cancels the broadcast: recipients still in the queue are not sent (CANCELLED)."""
-    return service.cancel(conn, principal.organization_id, broadcast_id)
+    return service.cancel(conn, principal.organization_id, check_id(broadcast_id, NOT_FOUND))
 
 
 @router.post(
@@ -77,7 +79,7 @@ def pause_broadcast(
     broadcast_id: int, principal: CurrentPrincipal, conn: WriteConn
 ) -> BroadcastView:
     """Stops sending (a scheduled or running broadcast) until resumed."""
-    return service.pause(conn, principal.organization_id, broadcast_id)
+    return service.pause(conn, principal.organization_id, check_id(broadcast_id, NOT_FOUND))
 
 
 @router.post(
@@ -87,4 +89,4 @@ def resume_broadcast(
     broadcast_id: int, principal: CurrentPrincipal, conn: WriteConn
 ) -> BroadcastView:
     """Resumes a paused broadcast (RUNNING if it had started, else SCHEDULED)."""
-    return service.resume(conn, principal.organization_id, broadcast_id)
+    return service.resume(conn, principal.organization_id, check_id(broadcast_id, NOT_FOUND))

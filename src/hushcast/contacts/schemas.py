@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 
@@ -8,9 +10,9 @@ class TokenItemDoc(BaseModel):
 
     token: str | int = Field(description="Telegram chat id of the user with this bot")
     contactId: int | None = None
-    externalCustomerId: str | None = None
-    phone: str | None = None
-    email: str | None = None
+    externalCustomerId: Annotated[str, Field(max_length=200)] | int | None = None
+    phone: Annotated[str, Field(max_length=50)] | int | None = None
+    email: str | None = Field(default=None, max_length=320)
 
 
 class TokensBodyDoc(BaseModel):
@@ -49,8 +51,8 @@ class ContactItemDoc(BaseModel):
     """One contact to add or update (documentation schema; the body is checked by hand)."""
 
     contactId: int | None = Field(default=None, description="Update this contact if it exists")
-    externalCustomerId: str | None = Field(default=None, max_length=200)
-    phone: str | None = Field(default=None, max_length=50)
+    externalCustomerId: Annotated[str, Field(max_length=200)] | int | None = None
+    phone: Annotated[str, Field(max_length=50)] | int | None = None
     email: str | None = Field(default=None, max_length=320)
     firstName: str | None = Field(default=None, max_length=200)
     lastName: str | None = Field(default=None, max_length=200)

@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hushcast import __version__
 from hushcast.core.config import Settings, get_settings
 from hushcast.core.db import Database, create_database
-from hushcast.core.deps import CurrentPrincipal, KeyRateLimiter
+from hushcast.core.deps import CurrentPrincipal, KeyRateLimiter, reject_unstorable_text
 from hushcast.core.errors import install_error_handlers, problem
 from hushcast.core.migrate import is_up_to_date
 
@@ -102,7 +102,7 @@ def api_router() -> APIRouter:
     from hushcast.reports.endpoints import router as reports
     from hushcast.sending.endpoints import router as sending
 
-    router = APIRouter(prefix="/v1")
+    router = APIRouter(prefix="/v1", dependencies=[Depends(reject_unstorable_text)])
 
     @router.get("/ping", tags=["account"])
     def ping(principal: CurrentPrincipal) -> dict[str, Any]:

@@ -7,9 +7,11 @@ request or job boundary (services never commit).
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,18 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+# SQLAlchemy logs statements at INFO and every result row at DEBUG on the
+# "sqlalchemy.engine" logger; rows hold bot tokens. Left unset, that logger would follow
+# a root logger set to DEBUG, so it gets WARNING unless configured explicitly (an explicit
+# INFO shows statements only: parameters are hidden, see hide_parameters below).
+_sql_log = logging.getLogger("sqlalchemy.engine")
+if _sql_log.level == logging.NOTSET:
+    _sql_log.setLevel(logging.WARNING)
+
 # Integer primary keys: BIGINT on PostgreSQL, INTEGER (rowid alias) on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+SQLITE_BUSY_TIMEOUT_S = 30
 
 metadata = MetaData(
     naming_convention={
@@ -65,6 +77,16 @@ class Database:
     url: str
     engine: Engine
     read_engine: Engine
+    # SQLite has one writer at a time. Writers of this process queue on this lock
+    # (FIFO-ish, no sleeping) instead of in SQLite's busy handler, which sleeps in
+    # growing steps and made the mute API collapse under concurrent load. Other
+    # processes still queue on the busy timeout. A plain Lock, not an RLock: FastAPI
+    # may enter and leave a request's transaction in different threads.
+    _write_lock: threading.Lock | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self._write_lock is None and self.engine.dialect.name == "sqlite":
+            self._write_lock = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
@@ -72,8 +94,19 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+        lock = self._write_lock
+        if lock is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        # Same bound as SQLite's busy timeout, so a stuck writer still fails loudly.
+        if not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
+            raise TimeoutError("database is locked (another writer of this process)")
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        finally:
+            lock.release()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -95,6 +128,8 @@ def _sqlite_engine(url: str, begin: str) -> Engine:
         connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
         pool_size=16,
         max_overflow=32,
+        # Rows hold bot tokens: keep SQL parameters out of SQL logging and of error messages.
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "connect")
@@ -121,7 +156,12 @@ def create_database(url: str, *, pool_size: int = 20, null_pool: bool = False) -
         return Database(url=url, engine=write, read_engine=read)
     # No server-side prepared statements: with them PostgreSQL soon switches to
     # a generic plan that searches long IN lists linearly (seconds per query).
-    kwargs: dict[str, Any] = {"pool_pre_ping": True, "connect_args": {"prepare_threshold": None}}
+    kwargs: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "connect_args": {"prepare_threshold": None},
+        # Rows hold bot tokens: keep SQL parameters out of SQL logging and of error messages.
+        "hide_parameters": True,
+    }
     if null_pool:
         kwargs["poolclass"] = NullPool
     else:

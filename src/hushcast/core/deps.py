@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from sqlalchemy import Connection
 
 from hushcast.core.db import Database
 from hushcast.core.errors import ApiError
+from hushcast.core.jsonbody import check_text
 from hushcast.orgs.service import Principal, authenticate
 
 
@@ -101,3 +103,19 @@ def require_principal(request: Request) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
+
+
+async def reject_unstorable_text(request: Request, _: CurrentPrincipal) -> None:
+    """400 for a JSON body holding a NUL or a lone surrogate (escaped as \\u0000, \\ud800),
+    for every /v1 route, before any handler parses or stores it. Bodies without escapes
+    (almost all) are not parsed here."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    raw = await request.body()
+    if b"\\u" not in raw and b"\\U" not in raw:
+        return
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return  # the endpoint answers "not valid JSON"
+    check_text(value)

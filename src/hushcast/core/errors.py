@@ -9,12 +9,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("hushcast.api")
 
 PROBLEM_JSON = "application/problem+json"
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
+OUT_OF_RANGE = "A number in the request is out of range"
+BAD_VALUE = "A value in the request cannot be stored (out of range or invalid characters)"
 
 
 class ApiError(Exception):
@@ -35,6 +38,16 @@ class BadRequest(ApiError):
 class NotFound(ApiError):
     def __init__(self, detail: str) -> None:
         super().__init__(404, detail)
+
+
+MAX_ID = 2**63 - 1
+
+
+def check_id(value: int, not_found: str) -> int:
+    """A path id the database can hold, else 404 (no such object can exist)."""
+    if not 0 < value <= MAX_ID:
+        raise NotFound(not_found)
+    return value
 
 
 def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -82,6 +95,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        if detail == FASTAPI_BODY_ERROR:
+            # FastAPI's answer to a body json.loads gave up on (e.g. nested too deeply).
+            detail = "Request body is not valid JSON (or is nested too deeply)"
         return problem(exc.status_code, detail, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
@@ -92,6 +108,18 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _db_down(_req: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
         return problem(503, "Database unavailable, try again", {"Retry-After": "1"})
+
+    # Safety nets for values the database cannot hold (an id beyond 64 bits, a NUL in text
+    # on PostgreSQL): the client's input is at fault, so a 400, never a 500.
+    @app.exception_handler(OverflowError)
+    async def _overflow(_req: Request, exc: OverflowError) -> JSONResponse:
+        log.info("number out of range in request: %s", type(exc).__name__)
+        return problem(400, OUT_OF_RANGE)
+
+    @app.exception_handler(DataError)
+    async def _db_data_error(_req: Request, exc: DataError) -> JSONResponse:
+        log.info("value rejected by the database: %s", type(exc.orig).__name__)
+        return problem(400, BAD_VALUE)
 
     @app.exception_handler(DBAPIError)
     async def _db_error(_req: Request, exc: DBAPIError) -> JSONResponse:

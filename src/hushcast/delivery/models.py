@@ -9,6 +9,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 from hushcast.core.db import BigId, metadata
@@ -50,6 +51,15 @@ deliveries = Table(
     Column("clicked_at", DateTime, nullable=True),
     Index("ix_deliveries_claim", "app_id", "status", "priority", "id"),
     Index("ix_deliveries_broadcast_status", "broadcast_id", "status", "id"),
+    # Single reports list transactional sends by date; broadcast rows stay out
+    # of this index so planning a million recipients does not pay for it.
+    Index(
+        "ix_deliveries_transactional",
+        "organization_id",
+        "created_at",
+        postgresql_where=text("broadcast_id IS NULL"),
+        sqlite_where=text("broadcast_id IS NULL"),
+    ),
 )
 
 # One worker drives a bot at a time, so the bot's rate budget is never split.

@@ -20,9 +20,11 @@ class Pacer:
     span holds more than ``rate`` sends.
     """
 
-    def __init__(self, rate: float, max_lag: float = 0.1) -> None:
+    def __init__(self, rate: float, max_lag: float = 0.25, idle_after: float = 1.0) -> None:
         self.max_lag = max_lag
+        self.idle_after = idle_after
         self.next_at = 0.0
+        self.last_take = float("-inf")
         self.sent: deque[float] = deque()
         self.set_rate(rate)
 
@@ -34,9 +36,13 @@ class Pacer:
         """How many sends may go now (up to ``wanted``); reserves their slots."""
         if now < self.next_at or wanted <= 0:
             return 0
-        # Slots missed by more than max_lag are dropped, not saved up.
-        if now - self.next_at > self.max_lag:
+        if now - self.last_take > self.idle_after:
+            # Idle: an unused bot earns no burst.
+            self.next_at = max(self.next_at, now)
+        elif now - self.next_at > self.max_lag:
+            # A busy loop may catch up on slots missed by up to max_lag, no more.
             self.next_at = now - self.max_lag
+        self.last_take = now
         sent = self.sent
         while sent and sent[0] <= now - 1.0:
             sent.popleft()

@@ -47,3 +47,12 @@ B_RUNNING = "RUNNING"
 B_PAUSED = "PAUSED"
 B_FINISHED = "FINISHED"
 B_CANCELLED = "CANCELLED"
+
+
+def public_status(status: str, error_name: str | None) -> str:
+    """A row's status as the message status API and single reports show it (Yespo's set)."""
+    if status in PENDING_STATUSES:
+        return IN_QUEUE
+    if status == ERROR:
+        return BOT_SEND_ERROR if error_name == BOT_SEND_ERROR else ERROR
+    return status

@@ -117,7 +117,7 @@ def bucket_page(
 
 def bucket_after(
     conn: Connection, broadcast_id: int, statuses: Sequence[str], last_id: int, limit: int
-) -> list[Any]:
+) -> Sequence[Any]:
     """The next `limit` rows of the bucket with id > last_id (keyset page, for exports).
 
     One ordered range scan of ix_deliveries_broadcast_status per status, each LIMITed,
@@ -139,20 +139,18 @@ def bucket_after(
         )
         arms.append(select(inner.c.id))
     ids = (arms[0] if len(arms) == 1 else union_all(*arms)).subquery("page_ids")
-    return list(
-        conn.execute(
-            select(*_CONTACT_COLUMNS)
-            .select_from(
-                ids.join(deliveries, deliveries.c.id == ids.c.id).outerjoin(
-                    contacts, contacts.c.id == deliveries.c.contact_id
-                )
+    return conn.execute(
+        select(*_CONTACT_COLUMNS)
+        .select_from(
+            ids.join(deliveries, deliveries.c.id == ids.c.id).outerjoin(
+                contacts, contacts.c.id == deliveries.c.contact_id
             )
-            # Repeated outside the union so that a merge join starts at last_id too.
-            .where(deliveries.c.id > last_id)
-            .order_by(deliveries.c.id)
-            .limit(limit)
         )
-    )
+        # Repeated outside the union so that a merge join starts at last_id too.
+        .where(deliveries.c.id > last_id)
+        .order_by(deliveries.c.id)
+        .limit(limit)
+    ).all()
 
 
 # --- single report -----------------------------------------------------------------------

@@ -160,25 +160,26 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def _at(row: Any) -> datetime | None:
-    if row.status == st.CLICKED:
-        return row.clicked_at or row.finished_at
-    if row.status in st.PENDING_STATUSES:
-        return row.created_at
-    return row.finished_at
-
-
 def _contact_values(row: Any) -> tuple[Any, ...]:
-    """A report contact's values, in CSV_HEADER order."""
+    """A report contact's values, in CSV_HEADER order (each column read once: this runs
+    for every row of an export)."""
+    status = row.status
+    if status == st.CLICKED:
+        at = row.clicked_at or row.finished_at
+    elif status in st.PENDING_STATUSES:
+        at = row.created_at
+    else:
+        at = row.finished_at
+    contact_id = row.contact_id
     return (
-        None if row.contact_id is None else int(row.contact_id),
+        None if contact_id is None else int(contact_id),
         row.external_customer_id,
         row.token,
-        row.status,
+        status,
         row.error_type,
         row.error_name,
         row.description,
-        iso(_at(row)),
+        iso(at),
     )
 
 
@@ -282,15 +283,6 @@ def date_range(date_from: str | None, date_to: str | None) -> tuple[datetime, da
     return start, end
 
 
-def shown_status(status: str, error_name: str | None) -> str:
-    """The status as GET /v1/message/status shows it."""
-    if status in st.PENDING_STATUSES:
-        return st.IN_QUEUE
-    if status == st.ERROR:
-        return st.BOT_SEND_ERROR if error_name == st.BOT_SEND_ERROR else st.ERROR
-    return status
-
-
 def _single_item(row: Any) -> SingleReportItem:
     failed = row.status in (st.ERROR, st.UNAVAILABLE)
     return SingleReportItem(
@@ -302,7 +294,7 @@ def _single_item(row: Any) -> SingleReportItem:
         messageName=row.message_name,
         kind=row.kind,
         date=iso(row.created_at),
-        status=shown_status(row.status, row.error_name),
+        status=st.public_status(row.status, row.error_name),
         error=(row.description or row.error_name) if failed else None,
     )
 

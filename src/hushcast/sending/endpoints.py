@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from hushcast.core.deps import CurrentPrincipal, ReadConn, get_db
+from hushcast.core.errors import check_id
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc
 from hushcast.sending import service
@@ -46,6 +47,7 @@ async def smartsend(message_id: int, request: Request, principal: CurrentPrincip
     """Sends the message to up to 1,000 recipients (chat id, contactId or
     externalCustomerId), ignoring mute, ahead of broadcasts. Each recipient gets its own
     result: OK with a requestId to poll, or ERROR with a message."""
+    check_id(message_id, service.MESSAGE_NOT_FOUND)
     raw = await request.body()
 
     def apply() -> SendResponse:
@@ -65,6 +67,7 @@ async def smartsend(message_id: int, request: Request, principal: CurrentPrincip
 )
 async def send_test_message(message_id: int, request: Request, principal: CurrentPrincipal) -> Any:
     """Sends a test of the message to registered chat ids and/or contacts' active tokens."""
+    check_id(message_id, service.MESSAGE_NOT_FOUND)
     raw = await request.body()
 
     def apply() -> SendResponse:

@@ -284,13 +284,7 @@ def _status_item(request_id: str, row: Any) -> StatusItem:
     if row is None:
         return StatusItem(requestId=request_id, status=NOT_FOUND, delivered=False, failed=False)
     status: str = row.status
-    if status in st.PENDING_STATUSES:
-        shown = st.IN_QUEUE
-    elif status == st.ERROR:
-        shown = st.BOT_SEND_ERROR if row.error_name == st.BOT_SEND_ERROR else st.ERROR
-    else:
-        # DELIVERED and CLICKED as they are; UNAVAILABLE and CANCELLED too.
-        shown = status
+    shown = st.public_status(status, row.error_name)
     failed = status == st.ERROR
     return StatusItem(
         requestId=request_id,

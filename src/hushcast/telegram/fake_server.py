@@ -195,7 +195,7 @@ class FakeTelegramConfig:
     paid_rate: float = 1000.0  # msgs/s per bot with allow_paid_broadcast
     enforce_limits: bool = True
     retry_after: int | None = None  # fixed retry_after for every 429 (else computed, >= 1)
-    latency_ms: float = 0.0  # added before answering send methods
+    latency_ms: float = 0.0  # added before answering an accepted send
     fault_rate: float = 0.0  # probability that a send request answers a fault
     fault_kind: str = "500"  # "500", "502", "timeout", "drop"
     timeout_s: float = 30.0  # how long a "timeout" fault sleeps before answering normally
@@ -733,8 +733,6 @@ class FakeTelegramServer:
         self, request: web.Request, bot: dict[str, Any], params: dict[str, Any], method: str
     ) -> web.StreamResponse:
         config = self.config
-        if config.latency_ms > 0:
-            await self._sleep(config.latency_ms / 1000.0)
         fault = self._pick_fault()
         if fault is not None:
             self._faults += 1
@@ -815,6 +813,10 @@ class FakeTelegramServer:
                 )
             self._record_rate(state, chat, is_group, now)
 
+        # Limits are counted when a request arrives, as Telegram does; the
+        # configured latency then delays the answer.
+        if config.latency_ms > 0:
+            await self._sleep(config.latency_ms / 1000.0)
         id_key = (bot["id"], chat)
         message_id = self._message_ids.get(id_key, 0) + 1
         self._message_ids[id_key] = message_id
