@@ -44,3 +44,12 @@ demo: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) var/*.db*
+
+# Benchmarks (not part of CI; see BENCHMARKS.md). Need wrk and PostgreSQL on 127.0.0.1:5432.
+bench: $(VENV)/.installed-dev
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/run.py
+
+bench-quick: $(VENV)/.installed-dev
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/run.py --quick

@@ -417,7 +417,7 @@ def run_wrk(
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_cpu = cpu_seconds(stack.api.pid) - server_cpu
-    (OUT / f"wrk_{label}.txt").write_text(" ".join(cmd[:-len(args)]) + "\n" + out)
+    (OUT / f"wrk_{label}.txt").write_text(" ".join(cmd[: -len(args)]) + "\n" + out)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     p99 = float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
@@ -442,7 +442,7 @@ def bench_mute(stack: Stack, duration: float, results: dict[str, Any], details: 
     uuid, _, _ = stack.create_app("mute")
     path = f"/v1/apps/{uuid}/token/mute"
     log(f"{stack.kind}: mute API, wrk 64 connections, {duration:.0f} s each")
-    warm = max(1.0, duration / 5)
+    warm = 1.0 if duration < 10 else 2.0
     run_wrk(stack, "ping.lua", warm, [stack.key], f"warm_ping_{stack.kind}")
     run_wrk(stack, "mute.lua", warm, [stack.key, path], f"warm_mute_{stack.kind}")
     ping = run_wrk(stack, "ping.lua", duration, [stack.key], f"ping_{stack.kind}")
@@ -548,7 +548,9 @@ def bench_plan_and_send(
         "worker_rss_before_mb": round(rss_before, 1),
         "worker_rss_peak_mb": round(plan_peak, 1),
     }
-    log(f"  planned in {plan_s:.2f} s (queued {queued:,}); worker RSS +{plan_peak - rss_before:.1f} MB")
+    log(
+        f"  planned in {plan_s:.2f} s (queued {queued:,}); worker RSS +{plan_peak - rss_before:.1f} MB"
+    )
 
     # Sending it at the paid rate, 100 ms latency: rate, mute leak, worker memory.
     stack.stop_worker()
@@ -696,9 +698,7 @@ def bench_free(stack: Stack, window: float, results: dict[str, Any], details: di
 # -- 4. raw sending speed --------------------------------------------------------------------
 
 
-def bench_raw(
-    stack: Stack, n: int, window: float, results: dict[str, Any], details: dict
-) -> None:
+def bench_raw(stack: Stack, n: int, window: float, results: dict[str, Any], details: dict) -> None:
     uuid, app_id, org_id = stack.create_app("raw")
     message_id = stack.create_message()
     stack.load_tokens(org_id, app_id, n)
@@ -872,13 +872,13 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     only = {s for s in args.only.split(",") if s} or {"mute", "plan", "free", "raw"}
     quick = args.quick
-    sizes = {
-        "mute_duration_s": 5 if quick else 10,
+    sizes: dict[str, Any] = {
+        "mute_duration_s": 4 if quick else 10,
         "plan_recipients": 100_000 if quick else 1_000_000,
         "plan_db": "sqlite" if quick else "postgres",
         "rate_window_s": 10 if quick else 20,
-        "raw_recipients": 40_000 if quick else 120_000,
-        "raw_window_s": 5 if quick else 10,
+        "raw_recipients": 30_000 if quick else 120_000,
+        "raw_window_s": 4 if quick else 10,
     }
     results: dict[str, Any] = {k: None for k in KEY_ORDER}
     details: dict[str, Any] = {}
