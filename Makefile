@@ -3,19 +3,28 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format typecheck pytest demo bench bench-quick clean
+.PHONY: run test lint format typecheck pytest demo bench bench-quick clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Exact versions come from requirements.lock; the package itself is installed on top.
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+$(VENV)/.installed-dev: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e ".[dev]"
 	touch $(VENV)/.installed $@
+
+# After changing dependencies in pyproject.toml: rebuild a clean venv and re-pin.
+lock:
+	rm -rf $(VENV) && $(MAKE) $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^py-spy' > requirements.lock
 
 run: $(VENV)/.installed
 	mkdir -p var

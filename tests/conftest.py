@@ -60,6 +60,10 @@ def pg_url() -> Iterator[str]:
     try:
         yield url
     finally:
+        # A fresh connection: the server may have been restarted meanwhile
+        # (tests/reliability/test_postgres_restart.py).
+        admin.close()
+        admin = _pg_admin()
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 

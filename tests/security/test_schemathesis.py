@@ -8,6 +8,10 @@ headers. SQLite only: the point is the HTTP contract, not the database.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +33,30 @@ from hushcast.core.config import Settings
 
 
 @pytest.fixture
-def db_url(tmp_path: Path, sqlite_template: Path) -> str:
-    """Overrides the SQLite+PostgreSQL parametrisation: the contract is database-agnostic."""
-    import shutil
+def db_url(sqlite_template: Path) -> Iterator[str]:
+    """Overrides the SQLite+PostgreSQL parametrisation: the contract is database-agnostic.
+    The file lives in memory-backed /dev/shm where there is one (no fsync per request)."""
+    shm = Path("/dev/shm")
+    with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
+        path = Path(tmp) / "hushcast.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
 
-    path = tmp_path / "hushcast.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
+
+@pytest.fixture
+def seeded(client: TestClient, app_uuid: str) -> None:
+    """Objects with small ids, so that generated ids also reach the found-path code."""
+    r = client.post(
+        f"/v1/apps/{app_uuid}/tokens",
+        json={"tokens": [{"token": "1", "externalCustomerId": "1"}]},
+    )
+    assert r.status_code == 200, r.text
+    message = client.post("/v1/messages/telegram", json={"name": "m", "text": "t"}).json()["id"]
+    group = client.post("/v1/groups", json={"name": "g"}).json()["id"]
+    r = client.post(f"/v1/groups/{group}/contacts", json={"externalCustomerIds": ["1"]})
+    assert r.status_code == 200, r.text
+    r = client.post("/v1/broadcast", json={"messageId": message, "appId": app_uuid})
+    assert r.status_code == 201, r.text
 
 
 def _openapi() -> dict[str, Any]:
@@ -56,15 +77,22 @@ CHECKS = [
     negative_data_rejection,
 ]
 
+# Operations whose only input is free text in the query string: a "number instead of a
+# string" is the same bytes on the wire, so schemathesis' negative cases are not negative.
+QUERY_TEXT_ONLY = {"GET /v1/message/status"}
+
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=int(os.environ.get("HUSHCAST_SCHEMATHESIS_EXAMPLES", "10")),
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_api_conforms_to_its_openapi(case: Any, client: TestClient) -> None:
+def test_api_conforms_to_its_openapi(case: Any, client: TestClient, seeded: None) -> None:
     kwargs = case.as_transport_kwargs(base_url=str(client.base_url))
     response = client.request(**kwargs)
-    case.validate_response(response, checks=CHECKS)
+    checks = CHECKS
+    if case.operation.label in QUERY_TEXT_ONLY:
+        checks = [c for c in CHECKS if c is not negative_data_rejection]
+    case.validate_response(response, checks=checks)
