@@ -52,8 +52,10 @@ def subprocess_env(db_url: str, fake_url: str, **extra: str) -> dict[str, str]:
 
 
 def start_worker(
-    db_url: str, fake_url: str, *, lease_s: float = 1.0, log: Any = subprocess.DEVNULL
+    db_url: str, fake_url: str, *, lease_s: float = 1.0, log: Any = None
 ) -> subprocess.Popen[bytes]:
+    """``hushcast worker``; its warnings and errors go to ``log`` (default: our stderr,
+    which pytest shows for a failing test)."""
     env = subprocess_env(
         db_url,
         fake_url,
@@ -93,7 +95,8 @@ class RequestLog:
     The fake records only accepted messages; this also sees 429s, 5xx and drops.
     """
 
-    events: list[SendEvent] = field(default_factory=list)
+    events: list[SendEvent] = field(default_factory=list)  # appended when answered
+    arrivals: int = 0  # counted when a request arrives
 
     @classmethod
     def attach(cls, fake: Any) -> RequestLog:
@@ -104,6 +107,7 @@ class RequestLog:
 
             async def wrapped(request: Any, bot: Any, params: Any, _orig: Any = original) -> Any:
                 arrived = time.monotonic()
+                log.arrivals += 1
                 chat = str(params.get("chat_id"))
                 status, retry_after = -1, None
                 try:
@@ -138,6 +142,15 @@ def max_per_window(times: list[float], window: float = 1.0) -> int:
 
 
 # -- database views ------------------------------------------------------------------------
+
+
+def lease_holder_pid(db: Any) -> int:
+    """The pid of the worker holding the (only) bot's lease: ``host-pid-random``."""
+    from hushcast.delivery.models import app_leases
+
+    with db.read() as conn:
+        worker_id = conn.execute(select(app_leases.c.worker_id)).scalar_one()
+    return int(worker_id.rsplit("-", 2)[1])
 
 
 def rows_of(db: Any, broadcast_id: int) -> list[Any]:
@@ -246,12 +259,15 @@ def kill_loop(
     recipients: int,
     kills: int,
     seed: int,
-    max_delay: float = 0.6,
-    lease_s: float = 1.0,
+    max_delay: float = 0.3,
+    lease_s: float = 1.5,
     progress: Callable[[str], None] | None = None,
 ) -> KillReport:
     """Runs one paid broadcast (1,000/s) through worker subprocesses killed with SIGKILL
-    ``kills`` times at random moments, then lets a last worker finish it."""
+    ``kills`` times at random moments, then lets a last worker finish it.
+
+    After each kill it measures the duplicate window: chats that reached Telegram
+    but whose row has no final outcome (they will be sent again)."""
     started = time.monotonic()
     rng = random.Random(seed)
     fake.configure(global_rate=5000, paid_rate=5000, latency_ms=50)
@@ -263,35 +279,49 @@ def kill_loop(
         return [c for c in (str(m["chat_id"]) for m in fake.messages()) if c in token_set]
 
     report = KillReport(recipients, kills, seed)
-    for k in range(kills):
-        before = len(received())
-        worker = start_worker(db_url, fake.base_url, lease_s=lease_s)
-        try:
-            if before < recipients:
-                # Kill at a random moment once this worker is sending (about half of
-                # the delays also hit its first claims and planning).
-                wait_for(lambda b=before: len(received()) > b, timeout=60, interval=0.01)
-                time.sleep(rng.uniform(0.0, max_delay))
-        finally:
-            stop(worker, signal.SIGKILL)
-        time.sleep(0.2)  # let requests in flight reach the fake and be answered
-        got = set(received())
-        report.windows.append(len(got - final_tokens(db, bid)))
-        report.sending_at_kill.append(count_status(db, bid, "SENDING"))
-        if progress:
-            progress(
-                f"kill {k + 1}/{kills}: {len(got)} chats reached, window {report.windows[-1]}"
-            )
-
-    worker = start_worker(db_url, fake.base_url, lease_s=lease_s)
+    # Two workers run at all times (as in a deployment with several): the one
+    # holding the bot's lease is killed, the other takes over once that lease runs
+    # out, and a replacement is started meanwhile.
+    workers = {p.pid: p for p in (start_worker(db_url, fake.base_url, lease_s=lease_s),)}
+    spare = start_worker(db_url, fake.base_url, lease_s=lease_s)
+    workers[spare.pid] = spare
     try:
+        # Random moments spread over the broadcast: kill k comes once a random number
+        # of chats (sorted) has been reached and the lease holder is sending.
+        marks = sorted(rng.sample(range(1, int(recipients * 0.8)), kills))
+        for k, mark in enumerate(marks):
+            before = len(received())
+
+            def due(b: int = before, m: int = mark) -> bool:
+                got = received()
+                return len(got) > b and len(set(got)) >= m
+
+            wait_for(due, timeout=120, interval=0.02)
+            holder = workers[lease_holder_pid(db)]
+            time.sleep(rng.uniform(0.0, max_delay))
+            stop(workers.pop(holder.pid), signal.SIGKILL)
+            # Let requests in flight reach the fake and be answered; the other worker
+            # cannot take over before the dead one's lease (renewed every lease_s / 3)
+            # has run out.
+            time.sleep(0.15)
+            got = set(received())
+            report.windows.append(len(got - final_tokens(db, bid)))
+            report.sending_at_kill.append(count_status(db, bid, "SENDING"))
+            if k < kills - 1:
+                spare = start_worker(db_url, fake.base_url, lease_s=lease_s)
+                workers[spare.pid] = spare
+            if progress:
+                progress(
+                    f"kill {k + 1}/{kills}: {len(got)} chats reached, window {report.windows[-1]}"
+                )
         wait_for(
             lambda: http.get(f"/v1/broadcast/{bid}").json()["status"] == "FINISHED",
             timeout=120,
             interval=0.1,
         )
     finally:
-        assert stop(worker, signal.SIGTERM) == 0
+        codes = [stop(w, signal.SIGTERM) for w in workers.values()]
+    assert codes == [0], codes  # the survivor stops gracefully
 
     rows = rows_of(db, bid)
     got_list = received()

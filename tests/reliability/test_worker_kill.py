@@ -14,7 +14,6 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -53,15 +52,15 @@ def test_sigkill_at_random_moments_loses_nothing(
 def test_sigterm_finishes_in_flight_records_outcomes_and_releases_lease(
     client: TestClient, fake_telegram: Any, db: Any, db_url: str
 ) -> None:
-    # Slow answers (300 ms) at 1,000/s: about 300 sends are in flight at any moment.
-    tokens = [str(400_000_000 + i) for i in range(1_500)]
+    # Answers take 1 s: the worker keeps its whole concurrency (256) in flight.
+    tokens = [str(400_000_000 + i) for i in range(1_000)]
     _, bid = setup_broadcast(client, fake_telegram, tokens, paid=True)
-    fake_telegram.configure(global_rate=5000, paid_rate=5000, latency_ms=300)
+    fake_telegram.configure(global_rate=5000, paid_rate=5000, latency_ms=1000)
     log = RequestLog.attach(fake_telegram)
     # A lease of 30 s: if SIGTERM did not release it, the next worker would wait 30 s.
     worker = start_worker(db_url, fake_telegram.base_url, lease_s=30)
     try:
-        wait_for(lambda: len(log.events) >= 300, timeout=60, interval=0.01)
+        wait_for(lambda: len(log.events) >= 100, timeout=60, interval=0.01)
         term_at = time.monotonic()
         worker.send_signal(signal.SIGTERM)
         rc = worker.wait(timeout=20)
@@ -72,10 +71,13 @@ def test_sigterm_finishes_in_flight_records_outcomes_and_releases_lease(
     events = list(log.events)
     in_flight = sum(1 for e in events if e.arrived < term_at < e.answered)
     after_term = sum(1 for e in events if e.arrived > term_at)
-    assert in_flight > 0  # SIGTERM really came with sends in flight
-    # No new sends once the stop is seen (at most the group already being dispatched).
-    assert after_term <= 100, after_term
-    assert all(e.arrived < exited_at for e in events)
+    late = sum(1 for e in events if e.arrived > term_at + 0.5)
+    assert in_flight >= 50, in_flight  # SIGTERM really came with sends in flight
+    # It stops claiming at once: while it waits (about 1 s) for the answers to the
+    # sends in flight, nothing new goes out. (A worker that went on would send about
+    # 256 more in that second, as answers free its slots.)
+    assert exited_at - term_at > 0.8
+    assert late == 0, (late, after_term)
 
     # Every send that went out has its outcome recorded; nothing is left SENDING.
     received = Counter(str(m["chat_id"]) for m in fake_telegram.messages())
@@ -103,4 +105,7 @@ def test_sigterm_finishes_in_flight_records_outcomes_and_releases_lease(
     assert set(received) == set(tokens)
     assert max(received.values()) == 1
     assert Counter(r.status for r in rows_of(db, bid)) == {"DELIVERED": len(tokens)}
-    print(f"\nSIGTERM with {in_flight} sends in flight, {after_term} sent after it; 0 duplicates")
+    print(
+        f"\nSIGTERM with {in_flight} sends in flight, {after_term} arrived after it, "
+        f"exit after {exited_at - term_at:.2f} s; 0 duplicates"
+    )
