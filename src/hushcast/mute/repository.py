@@ -82,6 +82,103 @@ def record_events(conn: Connection, events: list[dict[str, Any]]) -> None:
     conn.execute(mute_events.insert(), events)
 
 
+_PG_MUTE = text(
+    # One round trip: the previous mutes (snapshot before the upsert), the upsert,
+    # and one history row per chat. Data-modifying CTEs always run to completion.
+    "WITH prev AS ("
+    "  SELECT token, muted_until FROM mutes"
+    "  WHERE app_id = :app_id AND token = ANY(CAST(:tokens AS VARCHAR[]))"
+    "), up AS ("
+    "  INSERT INTO mutes (app_id, token, muted_until, updated_at)"
+    "  SELECT :app_id, t, :until, :now FROM unnest(CAST(:tokens AS VARCHAR[])) AS t"
+    "  ON CONFLICT (app_id, token) DO UPDATE"
+    "  SET muted_until = EXCLUDED.muted_until, updated_at = EXCLUDED.updated_at"
+    "  RETURNING 1"
+    ") INSERT INTO mute_events"
+    " (app_id, token, action, old_muted_until, new_muted_until, api_key_id, at)"
+    " SELECT :app_id, t, 'mute', prev.muted_until, :until, :api_key_id, :now"
+    " FROM unnest(CAST(:tokens AS VARCHAR[])) WITH ORDINALITY AS u(t, n)"
+    " LEFT JOIN prev ON prev.token = u.t ORDER BY u.n"
+)
+
+_PG_UNMUTE = text(
+    "WITH prev AS ("
+    "  DELETE FROM mutes"
+    "  WHERE app_id = :app_id AND token = ANY(CAST(:tokens AS VARCHAR[]))"
+    "  RETURNING token, muted_until"
+    ") INSERT INTO mute_events"
+    " (app_id, token, action, old_muted_until, new_muted_until, api_key_id, at)"
+    " SELECT :app_id, t, 'unmute', prev.muted_until, NULL, :api_key_id, :now"
+    " FROM unnest(CAST(:tokens AS VARCHAR[])) WITH ORDINALITY AS u(t, n)"
+    " LEFT JOIN prev ON prev.token = u.t ORDER BY u.n"
+)
+
+
+def apply_mute(
+    conn: Connection,
+    app_id: int,
+    tokens: Sequence[str],
+    until: datetime,
+    now: datetime,
+    api_key_id: int | None,
+) -> None:
+    """Sets the mutes and records one history row per chat (old and new mutedUntil)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            _PG_MUTE,
+            {
+                "app_id": app_id,
+                "tokens": list(tokens),
+                "until": until,
+                "now": now,
+                "api_key_id": api_key_id,
+            },
+        )
+        return
+    old = current(conn, app_id, tokens)
+    upsert(conn, app_id, tokens, until, now)
+    record_events(conn, _events(app_id, tokens, "mute", old, until, api_key_id, now))
+
+
+def apply_unmute(
+    conn: Connection, app_id: int, tokens: Sequence[str], now: datetime, api_key_id: int | None
+) -> None:
+    """Ends the mutes now and records one history row per chat."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            _PG_UNMUTE,
+            {"app_id": app_id, "tokens": list(tokens), "now": now, "api_key_id": api_key_id},
+        )
+        return
+    old = current(conn, app_id, tokens)
+    if old:
+        remove(conn, app_id, list(old))
+    record_events(conn, _events(app_id, tokens, "unmute", old, None, api_key_id, now))
+
+
+def _events(
+    app_id: int,
+    tokens: Sequence[str],
+    action: str,
+    old: dict[str, datetime],
+    new: datetime | None,
+    api_key_id: int | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "app_id": app_id,
+            "token": t,
+            "action": action,
+            "old_muted_until": old.get(t),
+            "new_muted_until": new,
+            "api_key_id": api_key_id,
+            "at": now,
+        }
+        for t in tokens
+    ]
+
+
 def history(conn: Connection, app_id: int, token: str, limit: int = 100) -> list[Any]:
     return list(
         conn.execute(

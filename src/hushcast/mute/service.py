@@ -83,49 +83,14 @@ def mute(
 ) -> datetime:
     now = now or utcnow()
     until = FOREVER if duration is None else now + timedelta(seconds=duration)
-    old = repo.current(conn, app_id, tokens)
-    # A new mute replaces the previous one, shorter or longer.
-    repo.upsert(conn, app_id, tokens, until, now)
-    repo.record_events(
-        conn,
-        [
-            {
-                "app_id": app_id,
-                "token": t,
-                "action": "mute",
-                "old_muted_until": old.get(t),
-                "new_muted_until": until,
-                "api_key_id": api_key_id,
-                "at": now,
-            }
-            for t in tokens
-        ],
-    )
+    # A new mute replaces the previous one, shorter or longer; history keeps both.
+    repo.apply_mute(conn, app_id, tokens, until, now, api_key_id)
     metrics.MUTES.labels("mute").inc(len(tokens))
     return until
 
 
 def unmute(conn: Connection, app_id: int, tokens: list[str], api_key_id: int | None) -> None:
-    now = utcnow()
-    old = repo.current(conn, app_id, tokens)
-    if old:
-        repo.remove(conn, app_id, list(old))
-    repo.record_events(
-        conn,
-        [
-            {
-                "app_id": app_id,
-                "token": t,
-                "action": "unmute",
-                "old_muted_until": old.get(t),
-                "new_muted_until": None,
-                "api_key_id": api_key_id,
-                "at": now,
-            }
-            for t in tokens
-        ],
-    )
-
+    repo.apply_unmute(conn, app_id, tokens, utcnow(), api_key_id)
     metrics.MUTES.labels("unmute").inc(len(tokens))
 
 
