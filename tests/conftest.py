@@ -9,10 +9,8 @@ When no server answers they are skipped with a loud message, except under CI
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +23,13 @@ from hushcast.core.db import Database, create_database
 from hushcast.core.migrate import upgrade
 from hushcast.core.models import metadata
 from hushcast.orgs.service import create_key
-from hushcast.telegram.testing import fake_telegram  # noqa: F401  (fixture)
+from hushcast.telegram.fake_server import FakeTelegramConfig
+from hushcast.telegram.testing import (
+    TEST_BOT_ID,
+    TEST_BOT_TOKEN,
+    TEST_BOT_USERNAME,
+    FakeTelegramThread,
+)
 
 PG_ADMIN_URL = os.environ.get("HUSHCAST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -69,49 +73,83 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    db = create_database(f"sqlite:///{path}")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("sqlite") / "hushcast.db"
+    url = f"sqlite:///{path}"
+    db = create_database(url)
     upgrade(db)
-    db.dispose()
-    return path
-
-
-def _truncate_all(db: Database) -> None:
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name != "settings_kv")
-    with db.transaction() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        path = tmp_path / "hushcast.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
-    url: str = request.getfixturevalue("pg_url")
-    db = create_database(url, null_pool=True)
-    _truncate_all(db)
     db.dispose()
     return url
 
 
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = create_database(db_url, pool_size=5)
-    yield database
-    database.dispose()
+# One Database (and one app, below) per backend for the whole run: building them per
+# test cost more than most tests. Each test starts from empty tables instead.
+_databases: dict[str, Database] = {}
+
+
+def shared_database(url: str) -> Database:
+    if url not in _databases:
+        _databases[url] = create_database(url, pool_size=5)
+    return _databases[url]
+
+
+def wipe(db: Database) -> None:
+    tables = [t for t in metadata.sorted_tables if t.name != "settings_kv"]
+    with db.transaction() as conn:
+        if db.is_sqlite:
+            for table in reversed(tables):
+                conn.execute(table.delete())
+        else:
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    url: str = request.getfixturevalue(name)
+    wipe(shared_database(url))
+    return url
 
 
 @pytest.fixture
-def settings(db_url: str, fake_telegram: Any) -> Settings:  # noqa: F811
+def db(db_url: str) -> Database:
+    return shared_database(db_url)
+
+
+@pytest.fixture(scope="session")
+def _session_fake() -> Iterator[FakeTelegramThread]:
+    thread = FakeTelegramThread()
+    thread.start()
+    try:
+        yield thread
+    finally:
+        thread.stop()
+
+
+@pytest.fixture
+def fake_telegram(_session_fake: FakeTelegramThread) -> FakeTelegramThread:
+    """The run's fake Telegram server, reset: default limits, no messages, the test bot."""
+    fake = _session_fake
+    fake._call(lambda: setattr(fake.server, "config", FakeTelegramConfig()))
+    fake.clear()
+    fake.register_bot(TEST_BOT_TOKEN, TEST_BOT_ID, TEST_BOT_USERNAME, "Hushcast Test Bot")
+    return fake
+
+
+def base_settings(db_url: str, fake_url: str) -> Settings:
     return Settings(
         database_url=db_url,
-        telegram_api_url=fake_telegram.base_url,
+        telegram_api_url=fake_url,
         telegram_timeout_s=5.0,
         rate_limit_per_key=100000,
         public_url="http://testserver",
     )
+
+
+@pytest.fixture
+def settings(db_url: str, fake_telegram: FakeTelegramThread) -> Settings:
+    return base_settings(db_url, str(fake_telegram.base_url))
 
 
 def make_key(db: Database, org: str) -> str:
@@ -130,12 +168,30 @@ def other_key(db: Database) -> str:
     return make_key(db, "rival")
 
 
+_clients: dict[str, TestClient] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_shared() -> Iterator[None]:
+    yield
+    for c in _clients.values():
+        c.__exit__(None, None, None)
+    for database in _databases.values():
+        database.dispose()
+
+
 @pytest.fixture
-def client(settings: Settings, db: Database, api_key: str) -> Iterator[TestClient]:
-    app = create_app(settings, db=db)
-    with TestClient(app, raise_server_exceptions=False) as c:
-        c.headers["Authorization"] = f"Bearer {api_key}"
-        yield c
+def client(settings: Settings, db: Database, api_key: str) -> TestClient:
+    """A TestClient of the app (no worker), shared per backend, with this test's key."""
+    c = _clients.get(settings.database_url)
+    if c is None:
+        c = TestClient(create_app(settings, db=db), raise_server_exceptions=False)
+        c.__enter__()
+        _clients[settings.database_url] = c
+    c.headers.clear()
+    c.cookies.clear()
+    c.headers["Authorization"] = f"Bearer {api_key}"
+    return c
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -153,7 +209,7 @@ def new_bot_token(fake: Any, username: str | None = None) -> str:
 
 
 @pytest.fixture
-def app_uuid(client: TestClient, fake_telegram: Any) -> str:  # noqa: F811
+def app_uuid(client: TestClient, fake_telegram: Any) -> str:
     token = new_bot_token(fake_telegram)
     r = client.post("/v1/apps", json={"botToken": token, "name": "Test bot"})
     assert r.status_code == 201, r.text

@@ -9,10 +9,6 @@ headers. SQLite only: the point is the HTTP contract, not the database.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,17 +26,14 @@ from schemathesis.specs.openapi.checks import (
 
 from hushcast.core.app import create_app
 from hushcast.core.config import Settings
+from tests.conftest import shared_database, wipe
 
 
 @pytest.fixture
-def db_url(sqlite_template: Path) -> Iterator[str]:
-    """Overrides the SQLite+PostgreSQL parametrisation: the contract is database-agnostic.
-    The file lives in memory-backed /dev/shm where there is one (no fsync per request)."""
-    shm = Path("/dev/shm")
-    with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
-        path = Path(tmp) / "hushcast.db"
-        shutil.copy(sqlite_template, path)
-        yield f"sqlite:///{path}"
+def db_url(sqlite_url: str) -> str:
+    """Overrides the SQLite+PostgreSQL parametrisation: the contract is database-agnostic."""
+    wipe(shared_database(sqlite_url))
+    return sqlite_url
 
 
 @pytest.fixture
