@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format typecheck pytest demo bench bench-quick clean lock
+.PHONY: run test lint format typecheck pytest demo bench bench-quick clean lock audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,3 +62,11 @@ bench: $(VENV)/.installed-dev
 bench-quick: $(VENV)/.installed-dev
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/run.py --quick
+
+# Known-vulnerability audit of the pinned dependencies. Needs a vulnerability service
+# (PyPI's JSON API or OSV); --strict makes a package that could not be checked fail
+# the run instead of passing silently. Not in CI: neither service is reachable from
+# the machines this project is built on (see docs/reliability.md).
+audit: $(BIN)/python
+	$(BIN)/python -m pip install --quiet pip-audit
+	$(BIN)/pip-audit --strict -r requirements.lock
