@@ -28,9 +28,15 @@ class Pacer:
         self.sent: deque[float] = deque()
         self.set_rate(rate)
 
-    def set_rate(self, rate: float) -> None:
+    def set_rate(self, rate: float, limit: float | None = None) -> None:
+        """Slots at ``rate``/s; the window holds at most ``limit`` sends (default: rate).
+
+        Pacing a little under the limit (rate = limit x RATE_SAFETY) spreads any
+        limit+1 sends over more than a second, which leaves room for jitter; the
+        window itself is the real limit, or the pacer could never reach it.
+        """
         self.interval = 1.0 / rate
-        self.per_second = max(1, int(rate))
+        self.per_second = max(1, int(limit if limit is not None else rate))
 
     def take(self, now: float, wanted: int) -> int:
         """How many sends may go now (up to ``wanted``); reserves their slots."""
@@ -63,6 +69,20 @@ class Pacer:
         for _ in range(min(n, len(self.sent))):
             self.sent.pop()
         self.next_at -= n * self.interval
+
+    def started(self, stamp: float, t: float) -> None:
+        """One send reserved at ``stamp`` actually went out at ``t`` (its task ran).
+
+        Telegram counts arrivals: a send delayed by a busy event loop must count
+        from when it left, or the next second's sends would bunch up behind it.
+        """
+        sent = self.sent
+        for i in range(len(sent) - 1, max(-1, len(sent) - 2000), -1):
+            if sent[i] == stamp:
+                sent[i] = t
+                return
+            if sent[i] < stamp:
+                return
 
     def restamp(self, n: int, t: float) -> None:
         """Moves the last ``n`` reserved sends to ``t``, when they actually went out."""

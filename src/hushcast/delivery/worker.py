@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import heapq
 import logging
 import os
@@ -122,6 +123,9 @@ class AppSender:
                 self.paused_until_mono = time.monotonic() + remaining
         self.sent = 0
         self.rate_limited = 0
+        self.chores: dict[str, asyncio.Task[None]] = {}
+        self.planning = True
+        self.claim_exhausted_at = 0.0
 
     # -- database calls, each its own short transaction in a thread ---------
 
@@ -226,8 +230,8 @@ class AppSender:
         last_plan_check = 0.0
         last_finish_check = 0.0
         idle_since: float | None = None
-        planning = True
-        claim_exhausted_at = 0.0
+        self.planning = True
+        self.claim_exhausted_at = 0.0
         last_tx_claim = 0.0
 
         while not self.stopping:
@@ -243,30 +247,37 @@ class AppSender:
                 if app is None:
                     break
                 self._apply_settings(app)
-            if now - last_flush >= OUTCOME_FLUSH_S:
-                await self._flush_now()
+            # Database chores run beside the sends, one of each kind at a time, so
+            # a slow write never stalls the pacing of the next sends.
+            if now - last_flush >= OUTCOME_FLUSH_S and self._chore_free("flush"):
+                self._chore("flush", self._flush_now())
                 last_flush = now
-            if planning or now - last_plan_check > 1.0:
-                planning = await self._db(self._plan)
+            if (self.planning or now - last_plan_check > 1.0) and self._chore_free("plan"):
+                self._chore("plan", self._plan_chore())
                 last_plan_check = now
-            if (
-                len(self.buffer) < claim_size // 2
-                and now - claim_exhausted_at > self.settings.worker_poll_s
-            ):
-                jobs = await self._db(self._claim, claim_size - len(self.buffer))
-                self._enqueue(jobs)
-                last_tx_claim = now
-                if len(jobs) < claim_size // 2:
-                    claim_exhausted_at = now
-            elif now - last_tx_claim > self.settings.worker_poll_s:
-                # Transactional messages go before the broadcast rows already
-                # buffered, so look for them even while the buffer is full.
-                self._enqueue(await self._db(self._claim, TX_CLAIM, True))
-                last_tx_claim = now
+            if self._chore_free("claim"):
+                if (
+                    len(self.buffer) < claim_size // 2
+                    and now - self.claim_exhausted_at > self.settings.worker_poll_s
+                ):
+                    self._chore(
+                        "claim", self._claim_chore(claim_size - len(self.buffer), claim_size)
+                    )
+                    last_tx_claim = now
+                elif now - last_tx_claim > self.settings.worker_poll_s:
+                    # Transactional messages go before the broadcast rows already
+                    # buffered, so look for them even while the buffer is full.
+                    self._chore("claim", self._claim_chore(TX_CLAIM, 0, True))
+                    last_tx_claim = now
             self._release_deferred(now)
 
             if not self.buffer:
-                if not self.inflight and not planning and not self.deferred:
+                if (
+                    not self.inflight
+                    and not self.planning
+                    and not self.deferred
+                    and not self.chores
+                ):
                     if now - last_finish_check > 0.5:
                         await self._flush_now()
                         await self._db(self._finish_broadcasts)
@@ -312,16 +323,49 @@ class AppSender:
             self.pacer.restamp(len(sendable), sent_at)
             for job, rendered in sendable:
                 self.chats.record(job.token, sent_at, replace_last=True)
-                task = asyncio.create_task(self._send(job, rendered))
+                task = asyncio.create_task(self._send(job, rendered, sent_at))
                 self.inflight.add(task)
                 task.add_done_callback(self.inflight.discard)
+
+    def _chore_free(self, name: str) -> bool:
+        task = self.chores.get(name)
+        return task is None or task.done()
+
+    def _chore(self, name: str, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self.chores[name] = task
+        task.add_done_callback(functools.partial(self._chore_done, name))
+
+    def _chore_done(self, name: str, task: asyncio.Task[Any]) -> None:
+        if self.chores.get(name) is task:
+            del self.chores[name]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("app %s: %s failed: %r", self.app_id, name, task.exception())
+
+    async def _plan_chore(self) -> None:
+        try:
+            self.planning = await self._db(self._plan)
+        except Exception:
+            log.exception("app %s: planning failed; will retry", self.app_id)
+            await asyncio.sleep(0.5)
+
+    async def _claim_chore(self, limit: int, claim_size: int, tx_only: bool = False) -> None:
+        try:
+            jobs = await self._db(self._claim, limit, tx_only)
+        except Exception:
+            log.exception("app %s: claim failed; will retry", self.app_id)
+            await asyncio.sleep(0.5)
+            return
+        self._enqueue(jobs)
+        if not tx_only and len(jobs) < claim_size // 2:
+            self.claim_exhausted_at = time.monotonic()
 
     def _apply_settings(self, app: Any) -> None:
         self.bot_token: str = app.bot_token
         self.bot_label = str(app.bot_username)
         self.paid = bool(app.paid_broadcast)
         rate = app.paid_messages_per_second if self.paid else app.messages_per_second
-        self.pacer.set_rate(rate * self.settings.rate_safety)
+        self.pacer.set_rate(rate * self.settings.rate_safety, rate)
         safety = self.settings.rate_safety
         private_rate = app.private_chat_per_second * safety
         group_rate = app.group_per_minute * safety
@@ -337,6 +381,8 @@ class AppSender:
         self.buffer.extend(j for j in jobs if j.broadcast_id is not None)
 
     def _sleep_hint(self, now: float) -> float:
+        if self.chores.get("claim") is not None:
+            return 0.005  # rows are on their way
         if self.deferred:
             return max(0.001, min(self.deferred[0].ready_at - now, self.settings.worker_poll_s))
         return self.settings.worker_poll_s if not self.inflight else 0.01
@@ -459,8 +505,10 @@ class AppSender:
             self.bot_label, outcome["b_error_name"] or outcome["b_status"]
         ).inc()
 
-    async def _send(self, job: Job, rendered: Any) -> None:
+    async def _send(self, job: Job, rendered: Any, stamp: float) -> None:
         start = time.monotonic()
+        if start > stamp:
+            self.pacer.started(stamp, start)
         try:
             if rendered.image_source:
                 result: SendResult = await self.client.send_photo(
@@ -567,6 +615,9 @@ class AppSender:
             await asyncio.sleep(0.5)
 
     async def _shutdown(self) -> None:
+        if self.chores:
+            # A claim finishing now still lands in the buffer, and is requeued below.
+            await asyncio.gather(*list(self.chores.values()), return_exceptions=True)
         if self.inflight:
             await asyncio.gather(*list(self.inflight), return_exceptions=True)
         for d in self.deferred:
