@@ -365,7 +365,7 @@ class AppSender:
         self.bot_label = str(app.bot_username)
         self.paid = bool(app.paid_broadcast)
         rate = app.paid_messages_per_second if self.paid else app.messages_per_second
-        self.pacer.set_rate(rate * self.settings.rate_safety, rate)
+        self.pacer.set_rate(rate * self.settings.rate_safety)
         safety = self.settings.rate_safety
         private_rate = app.private_chat_per_second * safety
         group_rate = app.group_per_minute * safety
