@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,11 +10,9 @@ from sqlalchemy import Connection, and_, bindparam, delete, insert, select, upda
 
 from hushcast.bots.models import apps
 from hushcast.contacts.models import app_tokens, contacts
+from hushcast.core.db import chunked as _chunks
 from hushcast.groups.models import group_contacts, groups
 from hushcast.mute.models import mutes
-
-# Stay well under SQLite's bound-parameter limit.
-CHUNK = 900
 
 # Bind names for executemany updates (they must differ from the column names).
 UPDATE_BINDS = {
@@ -27,11 +25,6 @@ UPDATE_BINDS = {
     "fields": "b_fields",
     "updated_at": "b_updated",
 }
-
-
-def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
 
 
 def load_candidates(

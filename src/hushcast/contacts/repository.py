@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from hushcast.contacts.models import app_tokens, contacts
+from hushcast.core.db import chunked as _chunks
 from hushcast.mute.models import mutes
-
-# Stay well under SQLite's bound-parameter limit.
-CHUNK = 900
-
-
-def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
 
 
 def existing_contact_ids(conn: Connection, org_id: int, ids: Sequence[int]) -> set[int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
@@ -10,15 +10,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hushcast.contacts.models import contacts
+from hushcast.contacts.repository import existing_contact_ids  # noqa: F401  (re-exported)
+from hushcast.core.db import IN_CHUNK as CHUNK
+from hushcast.core.db import chunked as _chunks
 from hushcast.groups.models import group_contacts, groups
-
-# Stay well under SQLite's bound-parameter limit.
-CHUNK = 900
-
-
-def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
 
 
 def _member_count() -> Any:
@@ -78,20 +73,6 @@ def existing_group_ids(conn: Connection, org_id: int, ids: Sequence[int]) -> set
             int(r[0])
             for r in conn.execute(
                 select(groups.c.id).where(groups.c.organization_id == org_id, groups.c.id.in_(part))
-            )
-        )
-    return found
-
-
-def existing_contact_ids(conn: Connection, org_id: int, ids: Sequence[int]) -> set[int]:
-    found: set[int] = set()
-    for part in _chunks(sorted(set(ids))):
-        found.update(
-            int(r[0])
-            for r in conn.execute(
-                select(contacts.c.id).where(
-                    contacts.c.organization_id == org_id, contacts.c.id.in_(part)
-                )
             )
         )
     return found

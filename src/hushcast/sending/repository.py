@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
 from hushcast.contacts.models import app_tokens, contacts
+from hushcast.contacts.repository import existing_contact_ids  # noqa: F401  (re-exported)
+from hushcast.core.db import chunked as _chunks
 from hushcast.delivery.models import deliveries
 from hushcast.messages.models import messages
-
-# Stay well under SQLite's bound-parameter limit.
-CHUNK = 900
-
-
-def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
 
 
 def message_exists(conn: Connection, org_id: int, message_id: int) -> bool:
@@ -41,20 +35,6 @@ def tokens_of_app(conn: Connection, app_id: int, tokens: Sequence[str]) -> dict[
         for r in rows:
             result[r.token] = r
     return result
-
-
-def existing_contact_ids(conn: Connection, org_id: int, ids: Sequence[int]) -> set[int]:
-    found: set[int] = set()
-    for part in _chunks(sorted(set(ids))):
-        found.update(
-            int(r[0])
-            for r in conn.execute(
-                select(contacts.c.id).where(
-                    contacts.c.organization_id == org_id, contacts.c.id.in_(part)
-                )
-            )
-        )
-    return found
 
 
 def contacts_by_external_id(conn: Connection, org_id: int, values: Sequence[str]) -> dict[str, int]:
