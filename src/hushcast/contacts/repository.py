@@ -106,15 +106,9 @@ def _search_clause(search: str) -> Any:
     )
 
 
-def list_tokens(
-    conn: Connection,
-    app_id: int,
-    now: datetime,
-    offset: int,
-    limit: int,
-    search: str | None = None,
-) -> list[Any]:
-    stmt = (
+def _token_rows(app_id: int, now: datetime) -> Any:
+    """A bot's tokens with their contact identifiers and current mute, if any."""
+    return (
         select(
             app_tokens.c.token,
             app_tokens.c.contact_id,
@@ -134,10 +128,22 @@ def list_tokens(
             ),
         )
         .where(app_tokens.c.app_id == app_id)
-        .order_by(app_tokens.c.id)
-        .offset(offset)
-        .limit(limit)
     )
+
+
+def get_token(conn: Connection, app_id: int, token: str, now: datetime) -> Any:
+    return conn.execute(_token_rows(app_id, now).where(app_tokens.c.token == token)).first()
+
+
+def list_tokens(
+    conn: Connection,
+    app_id: int,
+    now: datetime,
+    offset: int,
+    limit: int,
+    search: str | None = None,
+) -> list[Any]:
+    stmt = _token_rows(app_id, now).order_by(app_tokens.c.id).offset(offset).limit(limit)
     if search:
         stmt = stmt.where(_search_clause(search))
     return list(conn.execute(stmt))
