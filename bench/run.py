@@ -33,7 +33,12 @@ import httpx
 from sqlalchemy import DateTime, Engine, bindparam, create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
+# HUSHCAST_BENCH_OUT puts raw outputs and results.json elsewhere (and leaves
+# BENCHMARKS.md alone), so two runs on one machine do not share files.
+OUT = Path(os.environ.get("HUSHCAST_BENCH_OUT", ROOT / "bench" / "out"))
+RESULTS = (
+    OUT / "results.json" if "HUSHCAST_BENCH_OUT" in os.environ else ROOT / "bench" / "results.json"
+)
 BIN = Path(sys.executable).parent
 HUSHCAST = str(BIN / "hushcast")
 PG_ADMIN = os.environ.get("HUSHCAST_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -926,11 +931,11 @@ def main() -> int:
                 log(f"cleanup of {stack.kind} failed: {exc!r}")
     meta["duration_s"] = time.monotonic() - started
     out = {**results, "details": details, "meta": meta}
-    (ROOT / "bench" / "results.json").write_text(json.dumps(out, indent=2, default=str) + "\n")
-    if not args.no_markdown:
+    RESULTS.write_text(json.dumps(out, indent=2, default=str) + "\n")
+    if not args.no_markdown and "HUSHCAST_BENCH_OUT" not in os.environ:
         write_markdown(results, details, meta)
     print(table(results))
-    print(f"\n{meta['command']}: {meta['duration_s']:.0f} s; bench/results.json written")
+    print(f"\n{meta['command']}: {meta['duration_s']:.0f} s; {RESULTS} written")
     return 0
 
 
