@@ -2,7 +2,8 @@
 
 Sends ``count`` sendMessage requests (the same JSON the worker sends) to the fake
 Telegram server with ``concurrency`` requests in flight, over one keep-alive session.
-Run as its own process: ``python bench/bare_client.py URL BOT_TOKEN COUNT CONCURRENCY``.
+Run as its own process: ``python bench/bare_client.py URL BOT_TOKEN COUNT CONCURRENCY [LOOP]``,
+LOOP ``uvloop`` (the default: the loop ``hushcast worker`` runs on) or ``asyncio``.
 """
 
 from __future__ import annotations
@@ -45,4 +46,11 @@ async def main(url: str, bot_token: str, count: int, concurrency: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+    loop = sys.argv[5] if len(sys.argv) > 5 else "uvloop"
+    coro = main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    if loop == "uvloop":
+        import uvloop
+
+        uvloop.run(coro)
+    else:
+        asyncio.run(coro)

@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Row
 
 from hushcast.broadcasts import repository as repo
 from hushcast.delivery import status as st
+from hushcast.delivery.wakeup import notify_work
 
 DEFAULT_BATCH_SIZE = 50_000
 
@@ -51,7 +52,8 @@ def plan_batch(
     The batch covers the next ``batch_size`` tokens of the app after ``plan_cursor``;
     of those, the audience's active tokens are queued IN_QUEUE and its inactive ones are
     recorded UNAVAILABLE / TOKEN_INACTIVE (never sent). When the batch reaches the last
-    token, planned_at and total_recipients are set and True is returned.
+    token, planned_at is set and True is returned. total_recipients counts the rows
+    queued so far, batch by batch; it is final once planned_at is set.
 
     Also True, changing nothing, when there is nothing to plan in this call: the
     broadcast is unknown, already planned, or PAUSED / CANCELLED / FINISHED (a paused
@@ -69,9 +71,13 @@ def plan_batch(
 
     cursor = int(b.plan_cursor or 0)
     upper = repo.batch_upper_id(conn, b.app_id, cursor, batch_size)
-    repo.queue_batch(conn, b, cursor, upper, now)
+    # Counted per batch in the same transaction as the cursor: a COUNT(*) of a
+    # million rows at the end would cost as much as a batch.
+    total = int(b.total_recipients or 0) + repo.queue_batch(conn, b, cursor, upper, now)
+    # The sender that plans may be done claiming ("queue ran dry"): have it claim again.
+    notify_work(conn, int(b.app_id))
     if upper is not None:
-        repo.update_broadcast(conn, b.id, {"plan_cursor": upper})
+        repo.update_broadcast(conn, b.id, {"plan_cursor": upper, "total_recipients": total})
         return False
 
     last = repo.max_token_id_after(conn, b.app_id, cursor)
@@ -81,7 +87,7 @@ def plan_batch(
         {
             "plan_cursor": last if last is not None else b.plan_cursor,
             "planned_at": now,
-            "total_recipients": repo.count_deliveries(conn, b.id),
+            "total_recipients": total,
         },
     )
     return True

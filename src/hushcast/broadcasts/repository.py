@@ -246,17 +246,8 @@ def queue_batch(
         ],
         source,
     )
-    return int(conn.execute(stmt).rowcount or 0)
-
-
-def count_deliveries(conn: Connection, broadcast_id: int) -> int:
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(deliveries)
-            .where(deliveries.c.broadcast_id == broadcast_id)
-        ).scalar_one()
-    )
+    # preserve_rowcount: SQLAlchemy only keeps an INSERT's rowcount when asked.
+    return int(conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount or 0)
 
 
 def has_pending(conn: Connection, broadcast_id: int) -> bool:

@@ -18,6 +18,7 @@ from hushcast.broadcasts.schemas import BroadcastOut, BroadcastView
 from hushcast.core.errors import ApiError, BadRequest, NotFound
 from hushcast.core.timeutil import iso, utcnow
 from hushcast.delivery import status as st
+from hushcast.delivery.wakeup import notify_work
 
 MESSAGE_NOT_FOUND = "Message not found"
 BROADCAST_NOT_FOUND = "Broadcast not found"
@@ -134,6 +135,9 @@ def create(conn: Connection, org_id: int, body: dict[str, Any]) -> BroadcastOut:
             "created_at": now,
         },
     )
+    # Due now or later: the worker looks at once either way (and finds nothing to do yet
+    # for a future start, which the poll picks up when it is due).
+    notify_work(conn, int(app.id))
     return BroadcastOut(
         broadcastId=broadcast_id,
         title=title,
@@ -226,4 +230,5 @@ def resume(conn: Connection, org_id: int, broadcast_id: int) -> BroadcastView:
         raise _conflict(f"Broadcast is {row.status}: only a paused broadcast can be resumed")
     status = st.B_RUNNING if row.started_at is not None else st.B_SCHEDULED
     repo.update_broadcast(conn, row.id, {"status": status})
+    notify_work(conn, int(row.app_id))
     return get(conn, org_id, broadcast_id)

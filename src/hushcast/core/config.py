@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     worker_batch_size: int = 200
     worker_lease_s: float = 30.0
     worker_poll_s: float = 0.2
+    # Wake the worker as soon as work is committed (LISTEN/NOTIFY on PostgreSQL, PRAGMA
+    # data_version on SQLite); polling every worker_poll_s stays as the fallback.
+    worker_wakeup: bool = True
+    # How often a worker on SQLite reads PRAGMA data_version to notice commits.
+    worker_wakeup_check_s: float = 0.01
     worker_max_attempts: int = 5
     worker_concurrency: int = 256
     # Send at this fraction of each Telegram limit, leaving room for jitter.

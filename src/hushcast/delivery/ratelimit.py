@@ -1,9 +1,9 @@
 """Pacing sends within Telegram's limits: per bot, per private chat, per group chat.
 
 Telegram counts sends in sliding windows, so bursts are what get a bot a 429.
-The pacer hands out send slots at fixed intervals of 1/rate and never lets
-unused slots pile up (an idle bot does not earn a burst), so any one-second
-window holds at most rate sends.
+The pacer hands out send slots at fixed intervals and never lets unused slots
+pile up (an idle bot does not earn a burst), and a hard window caps what any
+span can hold whatever the event loop does.
 """
 
 from __future__ import annotations
@@ -13,27 +13,45 @@ from collections import deque
 
 
 class Pacer:
-    """Fixed-interval slots, plus a hard sliding one-second window.
+    """Even send slots, plus a hard sliding window that no catch-up can break.
 
-    Slots keep sends smooth; a slow event loop may catch up on slots missed by
-    up to ``max_lag``, and the window guarantees that even then no one-second
-    span holds more than ``rate`` sends.
+    Slots come every ``1 / (limit * safety)`` seconds, so sends stay smooth; a
+    loop that fell behind may catch up on slots missed by up to ``max_lag``
+    (a short burst), never more. The window holds at most ``floor(limit)``
+    sends (Telegram's count, as its window is modelled by the fake server) in
+    any ``floor(limit) / (limit * safety)`` seconds. At 30/s and a safety of
+    0.985 that is 30 sends per 1.015 s, so the free tier can use 98.5 % of its
+    limit (a one-second window of floor(30 * 0.985) = 29 sends capped it at
+    96.7 %), and 15 ms are left for the jitter between our dispatch and
+    Telegram's arrival clock. A send held back by the window does not move the
+    slot schedule: it goes as soon as the window allows, and the slots after it
+    stay where they were.
+
+    Sends are counted in the window from when they are dispatched: ``take``
+    reserves slots, ``dispatched`` turns the reservation into sends stamped
+    with the real dispatch time (the pre-send check sits between the two).
     """
 
-    def __init__(self, rate: float, max_lag: float = 0.25, idle_after: float = 1.0) -> None:
+    def __init__(
+        self,
+        limit: float,
+        safety: float = 1.0,
+        max_lag: float = 0.05,
+        idle_after: float = 1.0,
+    ) -> None:
         self.max_lag = max_lag
         self.idle_after = idle_after
         self.next_at = 0.0
         self.last_take = float("-inf")
         self.sent: deque[float] = deque()
-        self.set_rate(rate)
+        self.reserved = 0
+        self.window_free_at = 0.0
+        self.set_rate(limit, safety)
 
-    def set_rate(self, rate: float) -> None:
-        # Callers pass the limit times RATE_SAFETY: the window then keeps room for
-        # the jitter between our dispatch and Telegram's clock (a window at the real
-        # limit drew 429s in the benchmarks).
-        self.interval = 1.0 / rate
-        self.per_second = max(1, int(rate))
+    def set_rate(self, limit: float, safety: float = 1.0) -> None:
+        self.interval = 1.0 / (limit * safety)
+        self.per_window = max(1, int(limit))
+        self.window = self.per_window * self.interval
 
     def take(self, now: float, wanted: int) -> int:
         """How many sends may go now (up to ``wanted``); reserves their slots."""
@@ -47,31 +65,42 @@ class Pacer:
             self.next_at = now - self.max_lag
         self.last_take = now
         sent = self.sent
-        while sent and sent[0] <= now - 1.0:
+        horizon = now - self.window
+        while sent and sent[0] <= horizon:
             sent.popleft()
         n = min(
             wanted,
             int((now - self.next_at) / self.interval) + 1,
-            self.per_second - len(sent),
+            self.per_window - len(sent) - self.reserved,
         )
         if n <= 0:
-            self.next_at = max(self.next_at, sent[0] + 1.0) if sent else self.next_at
+            # Window full: wait for its oldest send to leave it. The slot schedule
+            # stays put, so a send held back a few ms here is made up right after
+            # (within max_lag) instead of shifting every later slot.
+            if sent and len(sent) + self.reserved >= self.per_window:
+                self.window_free_at = sent[0] + self.window
             return 0
         self.next_at += n * self.interval
-        sent.extend([now] * n)
+        self.reserved += n
         return n
 
+    def dispatched(self, taken: int, sent: int, t: float) -> None:
+        """``sent`` of ``taken`` reserved slots went out at ``t``; the rest come back."""
+        self.reserved = max(0, self.reserved - taken)
+        if taken > sent:
+            self.next_at -= (taken - sent) * self.interval
+        if sent:
+            self.sent.extend([t] * sent)
+
     def give_back(self, n: int) -> None:
-        """Returns slots reserved for sends that turned out not to happen."""
-        for _ in range(min(n, len(self.sent))):
-            self.sent.pop()
-        self.next_at -= n * self.interval
+        """Returns reserved slots for sends that turned out not to happen."""
+        self.dispatched(n, 0, 0.0)
 
     def started(self, stamp: float, t: float) -> None:
-        """One send reserved at ``stamp`` actually went out at ``t`` (its task ran).
+        """One send dispatched at ``stamp`` actually left at ``t`` (its task ran).
 
         Telegram counts arrivals: a send delayed by a busy event loop must count
-        from when it left, or the next second's sends would bunch up behind it.
+        from when it left, or the next sends would bunch up behind it.
         """
         sent = self.sent
         for i in range(len(sent) - 1, max(-1, len(sent) - 2000), -1):
@@ -81,14 +110,8 @@ class Pacer:
             if sent[i] < stamp:
                 return
 
-    def restamp(self, n: int, t: float) -> None:
-        """Moves the last ``n`` reserved sends to ``t``, when they actually went out."""
-        sent = self.sent
-        for i in range(1, min(n, len(sent)) + 1):
-            sent[-i] = t
-
     def wait_time(self, now: float) -> float:
-        return max(0.0, self.next_at - now)
+        return max(0.0, self.next_at - now, self.window_free_at - now)
 
     def pause_until(self, t: float) -> None:
         self.next_at = max(self.next_at, t)

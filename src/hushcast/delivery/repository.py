@@ -51,7 +51,13 @@ def acquire_lease(
         ins = _dialect_insert(conn)(app_leases).values(
             app_id=app_id, worker_id=worker_id, lease_until=until, paused_until=None
         )
-        res = conn.execute(ins.on_conflict_do_nothing(index_elements=[app_leases.c.app_id]))
+        # preserve_rowcount: SQLAlchemy only keeps an INSERT's rowcount when asked
+        # (psycopg otherwise reports -1, and a bot's first lease looked "not held").
+        res = conn.execute(
+            ins.on_conflict_do_nothing(index_elements=[app_leases.c.app_id]).execution_options(
+                preserve_rowcount=True
+            )
+        )
         return res.rowcount == 1, False, None
     if current.worker_id != worker_id and current.lease_until > now:
         return False, False, current.paused_until

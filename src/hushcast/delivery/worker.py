@@ -17,6 +17,7 @@ again.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -47,8 +48,25 @@ log = logging.getLogger("hushcast.worker")
 
 OUTCOME_FLUSH_S = 0.1
 MAX_GROUP = 100
+MAX_CHECKS = 4  # pre-send checks in flight at once (each in a database thread)
+GROUP_TICK_S = 0.01
 IDLE_EXIT_S = 10.0
 TX_CLAIM = 50
+
+
+_DB_THREADS = 16
+_executor: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _db_executor() -> concurrent.futures.ThreadPoolExecutor:
+    """The worker's database threads: claims, checks, outcome writes and planning
+    run side by side, more than asyncio's default executor (cores + 4) allows."""
+    global _executor
+    if _executor is None:
+        _executor = concurrent.futures.ThreadPoolExecutor(
+            _DB_THREADS, thread_name_prefix="hushcast-db"
+        )
+    return _executor
 
 
 @dataclass
@@ -112,6 +130,9 @@ class AppSender:
         self.buffer: deque[Job] = deque()
         self.deferred: list[_Deferred] = []
         self.inflight: set[asyncio.Task[None]] = set()
+        self.checks: set[asyncio.Task[None]] = set()
+        self.checking = 0
+        self.woken = asyncio.Event()
         self.outcomes: list[dict[str, Any]] = []
         self.requeue_ids: list[int] = []
         self.deactivate: list[tuple[str, str]] = []
@@ -134,7 +155,7 @@ class AppSender:
             with self.db.transaction() as conn:
                 return fn(conn, *args)
 
-        return await asyncio.to_thread(run)
+        return await asyncio.get_running_loop().run_in_executor(_db_executor(), run)
 
     def _load_app(self, conn: Any) -> Any:
         return repo.load_app(conn, self.app_id)
@@ -274,6 +295,7 @@ class AppSender:
             if not self.buffer:
                 if (
                     not self.inflight
+                    and not self.checks
                     and not self.planning
                     and not self.deferred
                     and not self.chores
@@ -285,21 +307,26 @@ class AppSender:
                     idle_since = idle_since or now
                     if now - idle_since > IDLE_EXIT_S:
                         break
-                await asyncio.sleep(self._sleep_hint(now))
+                # An idle sender sleeps until its next poll or until woken (wake()).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.woken.wait(), self._sleep_hint(now))
+                self.woken.clear()
                 continue
             idle_since = None
 
             if now < self.paused_until_mono:
                 await asyncio.sleep(min(self.paused_until_mono - now, 0.5))
                 continue
-            if len(self.inflight) >= sem_limit:
-                await asyncio.wait(self.inflight, return_when=asyncio.FIRST_COMPLETED)
+            capacity = sem_limit - len(self.inflight) - self.checking
+            if capacity <= 0 or len(self.checks) >= MAX_CHECKS:
+                await asyncio.wait(
+                    self.inflight | self.checks, timeout=0.05, return_when=asyncio.FIRST_COMPLETED
+                )
                 continue
-            n = self.pacer.take(
-                now, min(len(self.buffer), MAX_GROUP, sem_limit - len(self.inflight))
-            )
+            wanted = min(len(self.buffer), MAX_GROUP, capacity)
+            n = self.pacer.take(now, wanted)
             if n == 0:
-                await asyncio.sleep(min(self.pacer.wait_time(now), 0.05))
+                await asyncio.sleep(max(GROUP_TICK_S, min(self.pacer.wait_time(now), 0.05)))
                 continue
             group: list[Job] = []
             while self.buffer and len(group) < n:
@@ -312,20 +339,41 @@ class AppSender:
                 # in this group waits its turn.
                 self.chats.record(job.token, now)
                 group.append(job)
-            unused = n - len(group)
+            # The check runs beside the loop: the next group's slots are taken on
+            # time while this one waits for the database, and this group is sent
+            # the moment its check returns.
+            self._spawn(self.checks, self._check_and_send(group, n))
+            if n < wanted:
+                # Paced: let a few slots accumulate, so each check covers a group
+                # rather than one row (10 ms is 10 sends at 1,000/s).
+                await asyncio.sleep(GROUP_TICK_S)
+
+    def _spawn(self, tasks: set[asyncio.Task[None]], coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def _check_and_send(self, group: list[Job], taken: int) -> None:
+        """Mute/token/broadcast check of one group, then its sends, at once."""
+        self.checking += len(group)
+        try:
             sendable = await self._check(group)
-            unused += len(group) - len(sendable)
-            if unused:
-                self.pacer.give_back(unused)
-            # The window must hold the real dispatch time: the checks above may
-            # have taken a while, and Telegram counts what arrives.
-            sent_at = time.monotonic()
-            self.pacer.restamp(len(sendable), sent_at)
-            for job, rendered in sendable:
-                self.chats.record(job.token, sent_at, replace_last=True)
-                task = asyncio.create_task(self._send(job, rendered, sent_at))
-                self.inflight.add(task)
-                task.add_done_callback(self.inflight.discard)
+        except Exception:
+            # The database is unreachable: the rows stay claimed and go back to
+            # the front of the buffer; the bot pauses briefly before retrying.
+            log.exception("app %s: pre-send check failed; will retry", self.app_id)
+            self.pacer.give_back(taken)
+            self.buffer.extendleft(reversed(group))
+            self.paused_until_mono = max(self.paused_until_mono, time.monotonic() + 0.5)
+            return
+        finally:
+            self.checking -= len(group)
+        # The window counts the real dispatch time: Telegram counts what arrives.
+        sent_at = time.monotonic()
+        self.pacer.dispatched(taken, len(sendable), sent_at)
+        for job, rendered in sendable:
+            self.chats.record(job.token, sent_at, replace_last=True)
+            self._spawn(self.inflight, self._send(job, rendered, sent_at))
 
     def _chore_free(self, name: str) -> bool:
         task = self.chores.get(name)
@@ -365,7 +413,7 @@ class AppSender:
         self.bot_label = str(app.bot_username)
         self.paid = bool(app.paid_broadcast)
         rate = app.paid_messages_per_second if self.paid else app.messages_per_second
-        self.pacer.set_rate(rate * self.settings.rate_safety)
+        self.pacer.set_rate(rate, self.settings.rate_safety)
         safety = self.settings.rate_safety
         private_rate = app.private_chat_per_second * safety
         group_rate = app.group_per_minute * safety
@@ -507,7 +555,7 @@ class AppSender:
 
     async def _send(self, job: Job, rendered: Any, stamp: float) -> None:
         start = time.monotonic()
-        if start > stamp:
+        if start - stamp > 0.0005:
             self.pacer.started(stamp, start)
         try:
             if rendered.image_source:
@@ -618,6 +666,9 @@ class AppSender:
         if self.chores:
             # A claim finishing now still lands in the buffer, and is requeued below.
             await asyncio.gather(*list(self.chores.values()), return_exceptions=True)
+        if self.checks:
+            # Checked groups are sent (and land in inflight); failed ones go back.
+            await asyncio.gather(*list(self.checks), return_exceptions=True)
         if self.inflight:
             await asyncio.gather(*list(self.inflight), return_exceptions=True)
         for d in self.deferred:
@@ -635,9 +686,25 @@ class AppSender:
         with contextlib.suppress(Exception):
             await self._db(repo.release_lease, self.app_id, self.worker.worker_id)
 
+    def wake(self) -> None:
+        """New work may be committed for this bot: plan and claim on the next pass,
+        instead of at the next plan check or after the claim back-off."""
+        self.planning = True
+        self.claim_exhausted_at = 0.0
+        self.woken.set()
+
 
 class Worker:
-    """Finds bots with work, takes their leases, runs one AppSender per bot."""
+    """Finds bots with work, takes their leases, runs one AppSender per bot.
+
+    It looks for work every ``worker_poll_s``, and at once when woken: a NOTIFY on
+    PostgreSQL, a commit seen through ``PRAGMA data_version`` on SQLite (see
+    ``delivery/wakeup.py``). A wake-up for a bot this worker sends also wakes its sender.
+    """
+
+    # A bot whose lease another worker held at our last try is not looked for on its
+    # notifications for this long (its holder is woken by them too).
+    LEASED_ELSEWHERE_S = 1.0
 
     def __init__(
         self,
@@ -658,31 +725,55 @@ class Worker:
         self.senders: dict[int, tuple[AppSender, asyncio.Task[None]]] = {}
         self._stopping: asyncio.Event | None = None
         self._stop_requested = False
+        from hushcast.delivery import wakeup
+
+        # Set to look for work now rather than at the next poll (see delivery/wakeup.py).
+        self._wakeup: asyncio.Event | None = None
+        self.wake_source: wakeup.WakeSource | None = None
+        # Bots whose sender was woken: when that sender ends, look again at once (the
+        # wake-up may have reached it while it was winding down).
+        self._woken: set[int] = set()
+        # Bots whose lease another worker held at our last try (monotonic time): their
+        # notifications do not make this worker look; the holder was woken too.
+        self._leased_elsewhere: dict[int, float] = {}
 
     def stop(self) -> None:
         """Graceful stop: no new claims; in-flight sends finish and are recorded."""
         self._stop_requested = True
         if self._stopping is not None:
             self._stopping.set()
+        if self._wakeup is not None:
+            self._wakeup.set()
         for sender, _ in self.senders.values():
             sender.stopping = True
+            sender.woken.set()
 
     async def run(self) -> None:
         self._stopping = asyncio.Event()
+        self._wakeup = asyncio.Event()
         if self._stop_requested:
             self._stopping.set()
         if self.secret is None:
             self.secret = await asyncio.to_thread(self._load_secret)
+        listener = self._start_wake_source()
         log.info("worker %s started", self.worker_id)
         try:
             while not self._stopping.is_set():
+                # Cleared before the tick: a wake-up during it starts the next one at once.
+                self._wakeup.clear()
                 try:
                     await self._tick()
+                    waiter = self._wakeup
                 except Exception:
                     log.exception("worker tick failed; retrying")
+                    waiter = self._stopping  # no tight loop of wake-ups into a failure
+                # Polling stays as the fallback: a wake-up can be lost (reconnects).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.settings.worker_poll_s)
+                    await asyncio.wait_for(waiter.wait(), self.settings.worker_poll_s)
         finally:
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
             for sender, _ in self.senders.values():
                 sender.stopping = True
             tasks = [t for _, t in self.senders.values()]
@@ -692,6 +783,46 @@ class Worker:
             if self._own_client:
                 await self.client.close()
             log.info("worker %s stopped", self.worker_id)
+
+    # -- wake-ups ------------------------------------------------------------
+
+    def _start_wake_source(self) -> asyncio.Task[None] | None:
+        from hushcast.delivery import wakeup
+
+        if not self.settings.worker_wakeup:
+            return None
+        source = wakeup.wake_source(self.db, self._on_wake, self.settings.worker_wakeup_check_s)
+        if source is None:
+            return None
+        self.wake_source = source
+        task = asyncio.create_task(source.run(), name="hushcast-wakeup")
+        task.add_done_callback(self._wake_source_done)
+        return task
+
+    @staticmethod
+    def _wake_source_done(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("wake-up listener stopped: %r; polling only", task.exception())
+
+    def _on_wake(self, app_ids: set[int] | None) -> None:
+        """Work was committed for these bots (None: unknown which). Runs in the loop."""
+        look = app_ids is None
+        now = time.monotonic()
+        for app_id in list(self.senders) if app_ids is None else app_ids:
+            entry = self.senders.get(app_id)
+            if entry is not None and not entry[1].done():
+                entry[0].wake()
+                self._woken.add(app_id)
+            elif now - self._leased_elsewhere.get(app_id, float("-inf")) >= self.LEASED_ELSEWHERE_S:
+                look = True
+        if look and self._wakeup is not None:
+            self._wakeup.set()
+
+    def _sender_done(self, app_id: int, _task: asyncio.Task[None]) -> None:
+        if app_id in self._woken:
+            self._woken.discard(app_id)
+            if self._wakeup is not None:
+                self._wakeup.set()
 
     def _load_secret(self) -> str:
         from hushcast.orgs.service import get_or_create_secret
@@ -706,13 +837,8 @@ class Worker:
     def _acquire(self, app_id: int) -> tuple[bool, datetime | None]:
         with self.db.transaction() as conn:
             now = utcnow()
-            held, taken_over, paused = repo.acquire_lease(
-                conn,
-                app_id,
-                self.worker_id,
-                now,
-                now + timedelta(seconds=self.settings.worker_lease_s),
-            )
+            until = now + timedelta(seconds=self.settings.worker_lease_s)
+            held, taken_over, paused = repo.acquire_lease(conn, app_id, self.worker_id, now, until)
             if held:
                 # Whatever is SENDING for this bot now was left by a dead or
                 # stopped holder (or by this worker's earlier sender).
@@ -732,9 +858,14 @@ class Worker:
                 continue
             held, paused = await asyncio.to_thread(self._acquire, app_id)
             if not held:
+                self._leased_elsewhere[app_id] = time.monotonic()
                 continue
+            self._leased_elsewhere.pop(app_id, None)
+            self._woken.discard(app_id)
             sender = AppSender(self, app_id, paused)
-            self.senders[app_id] = (sender, asyncio.create_task(sender.run()))
+            task = asyncio.create_task(sender.run())
+            task.add_done_callback(functools.partial(self._sender_done, app_id))
+            self.senders[app_id] = (sender, task)
 
 
 async def run_worker_process(settings: Settings) -> None:
