@@ -291,3 +291,51 @@ def test_other_organisation_sees_unknown_app(
         "Not registered application",
     )
     assert client.get(mute_url(app_uuid), params={"token": "1"}).json()["muted"] is False
+
+
+def test_bulk_mute_history_has_each_chats_previous_mute(
+    client: TestClient, app_uuid: str, db: Database
+) -> None:
+    client.post(mute_url(app_uuid), json={"token": "2", "duration": 60})
+    first = client.post(mute_url(app_uuid), json={"token": "4"}).json()["mutedUntil"]
+    r = client.post(mute_url(app_uuid), json={"tokens": ["3", "4", 2, "3"], "duration": 600})
+    assert r.status_code == 200, r.text
+    assert [o["token"] for o in r.json()["tokens"]] == ["3", "4", "2"]
+    with db.read() as conn:
+        events = conn.execute(select(mute_events).order_by(mute_events.c.id)).all()
+        stored = {m.token: m.muted_until for m in conn.execute(select(mutes))}
+    bulk = events[2:]
+    assert [e.token for e in bulk] == ["3", "4", "2"]
+    assert bulk[0].old_muted_until is None
+    assert bulk[1].old_muted_until == events[1].new_muted_until
+    assert bulk[1].old_muted_until.year == 9999 and first == FOREVER
+    assert bulk[2].old_muted_until == events[0].new_muted_until
+    assert len({e.new_muted_until for e in bulk}) == 1 and len({e.at for e in bulk}) == 1
+    assert all(stored[e.token] == e.new_muted_until for e in bulk)
+    assert all(e.action == "mute" and e.api_key_id == events[0].api_key_id for e in bulk)
+
+
+def test_unknown_or_foreign_app_mutes_nothing(
+    client: TestClient, app_uuid: str, other_key: str, db: Database
+) -> None:
+    for url, headers in (
+        (mute_url(str(uuid.uuid4())), {}),
+        (mute_url(app_uuid), bearer(other_key)),
+    ):
+        for body in ({"token": "1"}, {"tokens": ["1", "2"], "duration": 60}, {"token": ""}):
+            r = client.post(url, json=body, headers=headers)
+            assert_problem(r, 404, "Not registered application")
+    with db.read() as conn:
+        assert conn.execute(select(mutes)).first() is None
+        assert conn.execute(select(mute_events)).first() is None
+
+
+def test_deleted_app_cannot_be_muted(client: TestClient, app_uuid: str, db: Database) -> None:
+    assert client.post(mute_url(app_uuid), json={"token": "1"}).status_code == 200
+    assert client.delete(f"/v1/apps/{app_uuid}").status_code in (200, 204)
+    assert_problem(
+        client.post(mute_url(app_uuid), json={"token": "1"}), 404, "Not registered application"
+    )
+    with db.read() as conn:
+        assert conn.execute(select(mutes)).first() is None
+        assert conn.execute(select(mute_events)).first() is None

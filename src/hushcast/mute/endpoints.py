@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from hushcast.bots.service import resolve_app
+from hushcast.bots.service import parse_app_uuid, resolve_app
 from hushcast.core.deps import CurrentPrincipal, ReadConn, get_db
 from hushcast.core.errors import BadRequest
 from hushcast.core.jsonbody import as_token, parse_json_object
@@ -27,14 +27,27 @@ async def mute(app_uuid: str, request: Request, principal: CurrentPrincipal) -> 
     """Stops broadcasts to the chat until now + duration (5..31536000 s), or forever
     without a duration. Transactional messages still go through."""
     raw = await request.body()
+    db = get_db(request)
+    org_id = principal.organization_id
 
     def apply() -> Any:
-        with get_db(request).transaction() as conn:
-            app = resolve_app(conn, principal.organization_id, app_uuid)
+        canonical = parse_app_uuid(app_uuid)
+        # The body is checked before the write transaction, to hold SQLite's write lock
+        # no longer than the statements take. Yespo's order puts an unknown app (404)
+        # before every body error, so a bad body is answered only after that check.
+        try:
             body = parse_json_object(raw)
             tokens, bulk = service.parse_tokens(body)
             duration = service.parse_duration(body)
-            until = service.mute(conn, app.id, tokens, duration, principal.api_key_id)
+        except BadRequest:
+            with db.read() as conn:
+                resolve_app(conn, org_id, canonical)
+            raise
+        # The app lookup is part of the mute's statements (NotFound if there is none).
+        with db.transaction() as conn:
+            until = service.mute_app(
+                conn, org_id, canonical, tokens, duration, principal.api_key_id
+            )
         return service.mute_response(tokens, bulk, until)
 
     return await run_in_threadpool(apply)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,31 +25,6 @@ def current(conn: Connection, app_id: int, tokens: Sequence[str]) -> dict[str, d
         )
     )
     return {t: u for t, u in rows}
-
-
-def upsert(
-    conn: Connection, app_id: int, tokens: Sequence[str], until: datetime, now: datetime
-) -> None:
-    if conn.dialect.name == "postgresql":
-        # One statement over arrays: executemany without server-side prepared
-        # statements costs a parse and a round trip per row (0.2-0.4 s per 1,000).
-        conn.execute(
-            text(
-                "INSERT INTO mutes (app_id, token, muted_until, updated_at)"
-                " SELECT :app_id, t, :until, :now FROM unnest(CAST(:tokens AS VARCHAR[])) AS t"
-                " ON CONFLICT (app_id, token) DO UPDATE"
-                " SET muted_until = EXCLUDED.muted_until, updated_at = EXCLUDED.updated_at"
-            ),
-            {"app_id": app_id, "until": until, "now": now, "tokens": list(tokens)},
-        )
-        return
-    rows = [{"app_id": app_id, "token": t, "muted_until": until, "updated_at": now} for t in tokens]
-    stmt = sqlite.insert(mutes)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[mutes.c.app_id, mutes.c.token],
-        set_={"muted_until": stmt.excluded.muted_until, "updated_at": stmt.excluded.updated_at},
-    )
-    conn.execute(stmt, rows)
 
 
 def remove(conn: Connection, app_id: int, tokens: Sequence[str]) -> None:
@@ -82,24 +58,123 @@ def record_events(conn: Connection, events: list[dict[str, Any]]) -> None:
     conn.execute(mute_events.insert(), events)
 
 
-_PG_MUTE = text(
-    # One round trip: the previous mutes (snapshot before the upsert), the upsert,
-    # and one history row per chat. Data-modifying CTEs always run to completion.
-    "WITH prev AS ("
-    "  SELECT token, muted_until FROM mutes"
-    "  WHERE app_id = :app_id AND token = ANY(CAST(:tokens AS VARCHAR[]))"
-    "), up AS ("
-    "  INSERT INTO mutes (app_id, token, muted_until, updated_at)"
-    "  SELECT :app_id, t, :until, :now FROM unnest(CAST(:tokens AS VARCHAR[])) AS t"
-    "  ON CONFLICT (app_id, token) DO UPDATE"
-    "  SET muted_until = EXCLUDED.muted_until, updated_at = EXCLUDED.updated_at"
-    "  RETURNING 1"
-    ") INSERT INTO mute_events"
-    " (app_id, token, action, old_muted_until, new_muted_until, api_key_id, at)"
-    " SELECT :app_id, t, 'mute', prev.muted_until, :until, :api_key_id, :now"
-    " FROM unnest(CAST(:tokens AS VARCHAR[])) WITH ORDINALITY AS u(t, n)"
-    " LEFT JOIN prev ON prev.token = u.t ORDER BY u.n"
-)
+def _mute_sql(dialect: str, app_filter: str) -> list[str]:
+    """The statements of a mute for the app chosen by ``app_filter`` over ``apps a``.
+
+    Every statement finds the app itself, so for an app that does not exist (or belongs
+    to another organisation) nothing is written, and the first statement says so.
+    """
+    if dialect == "postgresql":
+        # One round trip: the app, the previous mutes (snapshot before the upsert), the
+        # upsert, and one history row per chat. Data-modifying CTEs always run to completion.
+        return [
+            f"WITH app AS (SELECT a.id FROM apps a WHERE {app_filter}"
+            "), prev AS ("
+            "  SELECT m.token, m.muted_until FROM mutes m JOIN app ON m.app_id = app.id"
+            "  WHERE m.token = ANY(CAST(:tokens AS VARCHAR[]))"
+            "), up AS ("
+            "  INSERT INTO mutes (app_id, token, muted_until, updated_at)"
+            "  SELECT app.id, t, :until, :now FROM app, unnest(CAST(:tokens AS VARCHAR[])) AS t"
+            "  ON CONFLICT (app_id, token) DO UPDATE"
+            "  SET muted_until = EXCLUDED.muted_until, updated_at = EXCLUDED.updated_at"
+            "  RETURNING 1"
+            "), ev AS ("
+            "  INSERT INTO mute_events"
+            "  (app_id, token, action, old_muted_until, new_muted_until, api_key_id, at)"
+            "  SELECT app.id, u.t, 'mute', prev.muted_until, :until, :api_key_id, :now"
+            "  FROM app CROSS JOIN unnest(CAST(:tokens AS VARCHAR[])) WITH ORDINALITY AS u(t, n)"
+            "  LEFT JOIN prev ON prev.token = u.t ORDER BY u.n"
+            "  RETURNING 1"
+            ") SELECT id FROM app"
+        ]
+    # SQLite, per chat: the history row, reading the mute it replaces, then the upsert
+    # (run with executemany for a bulk request). SQLite needs the WHERE before ON CONFLICT
+    # in an INSERT ... SELECT upsert; there always is one here.
+    return [
+        "INSERT INTO mute_events"
+        " (app_id, token, action, old_muted_until, new_muted_until, api_key_id, at)"
+        " SELECT a.id, :token, 'mute',"
+        " (SELECT m.muted_until FROM mutes m WHERE m.app_id = a.id AND m.token = :token),"
+        f" :until, :api_key_id, :now FROM apps a WHERE {app_filter}",
+        "INSERT INTO mutes (app_id, token, muted_until, updated_at)"
+        f" SELECT a.id, :token, :until, :now FROM apps a WHERE {app_filter}"
+        " ON CONFLICT (app_id, token) DO UPDATE"
+        " SET muted_until = excluded.muted_until, updated_at = excluded.updated_at",
+    ]
+
+
+def _driver_sql(dialect: str, sql: str) -> str:
+    """``:name`` parameters in the driver's own style (psycopg: ``%(name)s``)."""
+    if dialect == "postgresql":
+        return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+    return sql  # sqlite3 takes :name as it is
+
+
+_BY_ID = "a.id = :app_id"
+_BY_UUID = "a.uuid = :uuid AND a.organization_id = :org_id"
+# Driver SQL, built once: SQLAlchemy's per-call work for a Core statement (building the
+# construct, its cache key, bind processing) cost more than running the statements.
+_MUTE_SQL = {
+    (dialect, by): [_driver_sql(dialect, sql) for sql in _mute_sql(dialect, by)]
+    for dialect in ("sqlite", "postgresql")
+    for by in (_BY_ID, _BY_UUID)
+}
+# The text SQLAlchemy's DateTime stores on SQLite, so these rows read like all others.
+_sqlite_datetime = sqlite.DATETIME().bind_processor(sqlite.dialect())
+assert _sqlite_datetime is not None
+_SQLITE_DATETIME: Callable[[datetime], str] = _sqlite_datetime
+
+
+def _apply_mute(
+    conn: Connection,
+    by: str,
+    key: dict[str, Any],
+    tokens: Sequence[str],
+    until: datetime,
+    now: datetime,
+    api_key_id: int | None,
+) -> bool:
+    if conn.dialect.name == "postgresql":
+        (sql,) = _MUTE_SQL["postgresql", by]
+        params = {**key, "tokens": list(tokens), "until": until, "now": now}
+        params["api_key_id"] = api_key_id
+        return conn.exec_driver_sql(sql, params).first() is not None
+    history, upsert = _MUTE_SQL["sqlite", by]
+    stamps = {"until": _SQLITE_DATETIME(until), "now": _SQLITE_DATETIME(now)}
+    rows = [{**key, **stamps, "token": t, "api_key_id": api_key_id} for t in tokens]
+    args: Any = rows[0] if len(rows) == 1 else rows
+    if conn.exec_driver_sql(history, args).rowcount <= 0:
+        return False  # no such app: nothing was written
+    conn.exec_driver_sql(upsert, args)
+    return True
+
+
+def apply_mute(
+    conn: Connection,
+    app_id: int,
+    tokens: Sequence[str],
+    until: datetime,
+    now: datetime,
+    api_key_id: int | None,
+) -> None:
+    """Sets the mutes and records one history row per chat (old and new mutedUntil)."""
+    _apply_mute(conn, _BY_ID, {"app_id": app_id}, tokens, until, now, api_key_id)
+
+
+def apply_mute_by_uuid(
+    conn: Connection,
+    org_id: int,
+    app_uuid: str,
+    tokens: Sequence[str],
+    until: datetime,
+    now: datetime,
+    api_key_id: int | None,
+) -> bool:
+    """apply_mute for the organisation's app with this (canonical) uuid, looked up by the
+    same statements. False, with nothing written, when the organisation has no such app."""
+    key = {"uuid": app_uuid, "org_id": org_id}
+    return _apply_mute(conn, _BY_UUID, key, tokens, until, now, api_key_id)
+
 
 _PG_UNMUTE = text(
     "WITH prev AS ("
@@ -112,32 +187,6 @@ _PG_UNMUTE = text(
     " FROM unnest(CAST(:tokens AS VARCHAR[])) WITH ORDINALITY AS u(t, n)"
     " LEFT JOIN prev ON prev.token = u.t ORDER BY u.n"
 )
-
-
-def apply_mute(
-    conn: Connection,
-    app_id: int,
-    tokens: Sequence[str],
-    until: datetime,
-    now: datetime,
-    api_key_id: int | None,
-) -> None:
-    """Sets the mutes and records one history row per chat (old and new mutedUntil)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            _PG_MUTE,
-            {
-                "app_id": app_id,
-                "tokens": list(tokens),
-                "until": until,
-                "now": now,
-                "api_key_id": api_key_id,
-            },
-        )
-        return
-    old = current(conn, app_id, tokens)
-    upsert(conn, app_id, tokens, until, now)
-    record_events(conn, _events(app_id, tokens, "mute", old, until, api_key_id, now))
 
 
 def apply_unmute(

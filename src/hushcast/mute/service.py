@@ -1,7 +1,7 @@
 """Mute and unmute: the chat gets no broadcasts until mutedUntil. Never commits.
 
-Checks come in Yespo's documented order; the app checks happen before the body
-is read (see endpoints), the body checks here.
+Checks come in Yespo's documented order: the app checks answer before any body
+check (see endpoints), the body checks are here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from hushcast.core.errors import BadRequest
+from hushcast.bots.service import NOT_REGISTERED
+from hushcast.core.errors import BadRequest, NotFound
 from hushcast.core.jsonbody import as_token
 from hushcast.core.timeutil import FOREVER, iso, utcnow
 from hushcast.delivery import metrics
@@ -27,6 +28,8 @@ DURATION_RANGE = f"Duration must be between {MIN_DURATION} and {MAX_DURATION} se
 MAX_BULK = 1000
 
 _INT_STRING = re.compile(r"[+-]?\d+")
+_MUTED = metrics.MUTES.labels("mute")
+_UNMUTED = metrics.MUTES.labels("unmute")
 
 
 def parse_tokens(body: dict[str, Any]) -> tuple[list[str], bool]:
@@ -85,13 +88,32 @@ def mute(
     until = FOREVER if duration is None else now + timedelta(seconds=duration)
     # A new mute replaces the previous one, shorter or longer; history keeps both.
     repo.apply_mute(conn, app_id, tokens, until, now, api_key_id)
-    metrics.MUTES.labels("mute").inc(len(tokens))
+    _MUTED.inc(len(tokens))
+    return until
+
+
+def mute_app(
+    conn: Connection,
+    org_id: int,
+    app_uuid: str,
+    tokens: list[str],
+    duration: int | None,
+    api_key_id: int | None,
+) -> datetime:
+    """mute() for the organisation's app with this canonical uuid (see
+    bots.service.parse_app_uuid), found by the mute's own statements; NotFound, with
+    nothing written, as resolve_app when the organisation has no such app."""
+    now = utcnow()
+    until = FOREVER if duration is None else now + timedelta(seconds=duration)
+    if not repo.apply_mute_by_uuid(conn, org_id, app_uuid, tokens, until, now, api_key_id):
+        raise NotFound(NOT_REGISTERED)
+    _MUTED.inc(len(tokens))
     return until
 
 
 def unmute(conn: Connection, app_id: int, tokens: list[str], api_key_id: int | None) -> None:
     repo.apply_unmute(conn, app_id, tokens, utcnow(), api_key_id)
-    metrics.MUTES.labels("unmute").inc(len(tokens))
+    _UNMUTED.inc(len(tokens))
 
 
 def state(conn: Connection, app_id: int, token: str) -> MuteStateOut:

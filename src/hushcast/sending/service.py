@@ -19,6 +19,7 @@ from hushcast.core.errors import BadRequest, NotFound
 from hushcast.core.jsonbody import as_token
 from hushcast.core.timeutil import utcnow
 from hushcast.delivery import status as st
+from hushcast.delivery.wakeup import notify_work
 from hushcast.sending import repository as repo
 from hushcast.sending.schemas import SendResponse, SendResult, StatusItem, StatusResponse
 
@@ -248,6 +249,8 @@ def queue(
                 for token in contact_tokens[cid]:
                     add(target, token, cid)
     repo.insert_deliveries(conn, rows)
+    if rows:
+        notify_work(conn, app_id)
     return SendResponse(id=message_id, results=results)
 
 
