@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     # Per-API-key request limit (requests per second), as Yespo's default.
     rate_limit_per_key: float = 200.0
     # Worker tuning.
-    worker_batch_size: int = 200
+    worker_batch_size: int = 1000
     worker_lease_s: float = 30.0
     worker_poll_s: float = 0.2
     # Wake the worker as soon as work is committed (LISTEN/NOTIFY on PostgreSQL, PRAGMA

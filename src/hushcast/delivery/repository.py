@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, exists, or_, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hushcast.bots.models import apps
@@ -176,6 +187,96 @@ def claim(
     return rows
 
 
+class ClaimedContact(NamedTuple):
+    """The contact fields a claimed row's message may merge in."""
+
+    id: int
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    external_customer_id: str | None
+    fields: Any
+
+
+# PostgreSQL: one statement per source claims the rows (SKIP LOCKED) and returns them
+# with their contacts. The ids come from ARRAY(SELECT ...) so the locking subquery runs
+# once; no id list goes back and forth, where a 1,000-id IN list cost more Python
+# time (expanding and converting the parameters) than the database's own work.
+_PG_CLAIM = (
+    "WITH claimed AS ("
+    " UPDATE deliveries SET status = :sending, lease_until = :lease_until"
+    " WHERE id = ANY(ARRAY("
+    "  SELECT id FROM deliveries WHERE {where} AND status = :in_queue"
+    "  AND available_at <= :now ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED))"
+    " RETURNING id, kind, token, contact_id, message_id, json_param, broadcast_id, attempts"
+    ") SELECT claimed.*, c.id AS found_contact_id, c.first_name, c.last_name, c.email, c.phone,"
+    " c.external_customer_id, c.fields"
+    " FROM claimed LEFT JOIN contacts AS c ON c.id = claimed.contact_id"
+    " ORDER BY claimed.id"
+)
+_PG_CLAIM_TRANSACTIONAL = text(_PG_CLAIM.format(where="app_id = :app_id AND priority = :priority"))
+_PG_CLAIM_BROADCAST = text(_PG_CLAIM.format(where="broadcast_id = :broadcast_id"))
+
+
+def claim_with_contacts(
+    conn: Connection,
+    app_id: int,
+    running_broadcasts: Sequence[int],
+    limit: int,
+    now: datetime,
+    lease_until: datetime,
+) -> list[tuple[Any, ClaimedContact | None]]:
+    """Claims like :func:`claim` and returns each row with its contact (or None)."""
+    if conn.dialect.name != "postgresql":
+        rows = claim(conn, app_id, running_broadcasts, limit, now, lease_until)
+        found = contacts_by_id(
+            conn, sorted({int(r.contact_id) for r in rows if r.contact_id is not None})
+        )
+        out: list[tuple[Any, ClaimedContact | None]] = []
+        for r in rows:
+            c = found.get(int(r.contact_id)) if r.contact_id is not None else None
+            out.append((r, None if c is None else _contact(c)))
+        return out
+    params: dict[str, Any] = {
+        "sending": st.SENDING,
+        "in_queue": st.IN_QUEUE,
+        "lease_until": lease_until,
+        "now": now,
+    }
+    got: list[Any] = list(
+        conn.execute(
+            _PG_CLAIM_TRANSACTIONAL,
+            {**params, "app_id": app_id, "priority": st.PRIORITY_TRANSACTIONAL, "limit": limit},
+        )
+    )
+    for broadcast_id in running_broadcasts:
+        if len(got) >= limit:
+            break
+        got.extend(
+            conn.execute(
+                _PG_CLAIM_BROADCAST,
+                {**params, "broadcast_id": broadcast_id, "limit": limit - len(got)},
+            )
+        )
+    return [
+        (r, None if r.found_contact_id is None else _contact(r, int(r.found_contact_id)))
+        for r in got
+    ]
+
+
+def _contact(r: Any, contact_id: int | None = None) -> ClaimedContact:
+    return ClaimedContact(
+        id=int(r.id) if contact_id is None else contact_id,
+        first_name=r.first_name,
+        last_name=r.last_name,
+        email=r.email,
+        phone=r.phone,
+        external_customer_id=r.external_customer_id,
+        fields=r.fields,
+    )
+
+
 def running_broadcasts(conn: Connection, app_id: int) -> list[int]:
     rows = conn.execute(
         select(broadcasts.c.id)
@@ -216,9 +317,19 @@ def pre_send_state(
             ),
         )
         .outerjoin(broadcasts, broadcasts.c.id == deliveries.c.broadcast_id)
-        .where(deliveries.c.id.in_(list(ids)))
+        .where(_id_in(conn, ids))
     )
     return {int(r.id): r for r in conn.execute(stmt)}
+
+
+def _id_in(conn: Connection, ids: Sequence[int]) -> Any:
+    """``deliveries.id`` in ``ids``: one array parameter on PostgreSQL (fixed SQL text,
+    nothing to expand per call), an IN list on SQLite."""
+    if conn.dialect.name == "postgresql":
+        return deliveries.c.id == any_(
+            bindparam("ids", list(ids), type_=postgresql.ARRAY(BigInteger()))
+        )
+    return deliveries.c.id.in_(list(ids))
 
 
 def contacts_by_id(conn: Connection, ids: Sequence[int]) -> dict[int, Any]:
