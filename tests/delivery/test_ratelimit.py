@@ -115,10 +115,18 @@ def test_group_twenty_per_minute() -> None:
 
 
 def test_late_start_moves_the_reservation() -> None:
-    p = Pacer(10)
+    p = Pacer(2)
     assert p.take(0.0, 1) == 1
     p.dispatched(1, 1, 0.0)
     p.started(0.0, 0.3)  # the send left 300 ms late
     assert list(p.sent) == [0.3]
     p.started(5.0, 6.0)  # unknown stamps are ignored
     assert list(p.sent) == [0.3]
+
+
+def test_late_start_ignored_while_the_window_is_far_from_full() -> None:
+    p = Pacer(1000)
+    assert p.take(0.0, 1) == 1
+    p.dispatched(1, 1, 0.0)
+    p.started(0.0, 0.3)
+    assert list(p.sent) == [0.0]

@@ -103,6 +103,8 @@ class Pacer:
         from when it left, or the next sends would bunch up behind it.
         """
         sent = self.sent
+        if 2 * (len(sent) + self.reserved) < self.per_window:
+            return  # the window is far from full: when exactly it left cannot matter
         for i in range(len(sent) - 1, max(-1, len(sent) - 2000), -1):
             if sent[i] == stamp:
                 sent[i] = t

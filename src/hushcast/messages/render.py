@@ -414,6 +414,10 @@ class MessageTemplate:
                     _Compiled(str(button.get("link") or button.get("url") or "")),
                 )
             )
+        # Plain text (the common case) needs no Velocity namespace per recipient.
+        self._velocity = self._text.template is not None or any(
+            t.template is not None or u.template is not None for t, u in self._buttons
+        )
 
     def _merge_tags(self, text: str, values: dict[str, Any]) -> str:
         lowered: dict[str, Any] | None = None
@@ -447,9 +451,11 @@ class MessageTemplate:
     def render(self, contact: ContactData | None, json_param: str | None) -> RenderedMessage:
         data = parse_json_param(json_param)
         values = _contact_values(contact)
-        for key, value in values.items():
-            data.setdefault(key, value)
-        namespace: dict[str, Any] = {"data": wrap(data)}
+        namespace: dict[str, Any] = {}
+        if self._velocity:
+            for key, value in values.items():
+                data.setdefault(key, value)
+            namespace["data"] = wrap(data)
         token = _loop_budget.set([MAX_LOOP_ITERATIONS])
         try:
             text = self._render_one(self._text, namespace, values)
