@@ -729,7 +729,7 @@ def profile(pid: int, name: str, duration: float) -> subprocess.Popen[bytes] | N
             str(max(1, int(duration))),
             "--rate",
             "250",
-            "--idle",
+            "--gil",
             "--threads",
             "--format",
             "raw",
@@ -934,7 +934,10 @@ def main() -> int:
     quick = args.quick
     sizes: dict[str, Any] = {
         "mute_duration_s": 4 if quick else 10,
-        "plan_recipients": 100_000 if quick else 1_000_000,
+        # HUSHCAST_BENCH_PLAN_N: a smaller audience for trying a change (not for results).
+        "plan_recipients": int(
+            os.environ.get("HUSHCAST_BENCH_PLAN_N", 100_000 if quick else 1_000_000)
+        ),
         "plan_db": "sqlite" if quick else "postgres",
         "rate_window_s": 10 if quick else 20,
         "raw_recipients": 30_000 if quick else 120_000,

@@ -36,10 +36,10 @@ class Pacer:
         self,
         limit: float,
         safety: float = 1.0,
-        max_lag: float = 0.05,
+        max_lag: float = 0.02,
         idle_after: float = 1.0,
     ) -> None:
-        self.max_lag = max_lag
+        self.base_max_lag = max_lag
         self.idle_after = idle_after
         self.next_at = 0.0
         self.last_take = float("-inf")
@@ -50,6 +50,11 @@ class Pacer:
 
     def set_rate(self, limit: float, safety: float = 1.0) -> None:
         self.interval = 1.0 / (limit * safety)
+        # Catch-up bursts stay short (20 sends at 1,000/s): Telegram spreads a burst
+        # over the time it takes to read it, and a burst read late still counts in
+        # the window that our clock has already moved past. A slow rate may still
+        # catch up on one missed slot.
+        self.max_lag = max(self.base_max_lag, 1.5 * self.interval)
         self.per_window = max(1, int(limit))
         self.window = self.per_window * self.interval
 
