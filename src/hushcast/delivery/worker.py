@@ -407,8 +407,18 @@ class AppSender:
             log.error("app %s: %s failed: %r", self.app_id, name, task.exception())
 
     async def _plan_chore(self) -> None:
+        """Plans batch after batch (each its own transaction) until nothing is due.
+
+        Back to back: waiting for the send loop's next pass between batches added
+        40-70 ms per batch. Claims still get in between, as each batch commits.
+        """
         try:
-            self.planning = await self._db(self._plan)
+            while not self.stopping:
+                self.planning = await self._db(self._plan)
+                self.claim_exhausted_at = 0.0  # rows were just queued: claim at once
+                self.woken.set()
+                if not self.planning:
+                    break
         except Exception:
             log.exception("app %s: planning failed; will retry", self.app_id)
             await asyncio.sleep(0.5)
