@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from collections import deque
 
+WINDOW_SLACK_S = 0.005
+
 
 class Pacer:
     """Even send slots, plus a hard sliding window that no catch-up can break.
@@ -19,13 +21,14 @@ class Pacer:
     loop that fell behind may catch up on slots missed by up to ``max_lag``
     (a short burst), never more. The window holds at most ``floor(limit)``
     sends (Telegram's count, as its window is modelled by the fake server) in
-    any ``floor(limit) / (limit * safety)`` seconds. At 30/s and a safety of
-    0.985 that is 30 sends per 1.015 s, so the free tier can use 98.5 % of its
+    any ``floor(limit) / (limit * safety)`` seconds less 5 ms. At 30/s and a
+    safety of 0.985 the slots put the 31st send 1.015 s after the first, and the
+    window holds 30 sends per 1.010 s, so the free tier can use 98.5 % of its
     limit (a one-second window of floor(30 * 0.985) = 29 sends capped it at
-    96.7 %), and 15 ms are left for the jitter between our dispatch and
-    Telegram's arrival clock. A send held back by the window does not move the
-    slot schedule: it goes as soon as the window allows, and the slots after it
-    stay where they were.
+    96.7 %), with 10-15 ms left for the jitter between our dispatch and
+    Telegram's arrival clock. A send held
+    back by the window does not move the slot schedule: it goes as soon as the
+    window allows, and the slots after it stay where they were.
 
     Sends are counted in the window from when they are dispatched: ``take``
     reserves slots, ``dispatched`` turns the reservation into sends stamped
@@ -56,7 +59,12 @@ class Pacer:
         # catch up on one missed slot.
         self.max_lag = max(self.base_max_lag, 1.5 * self.interval)
         self.per_window = max(1, int(limit))
-        self.window = self.per_window * self.interval
+        # The window spans as many slots, less a few ms: stamps are dispatch times,
+        # a slot's pre-send check latency after it, and a window of exactly the
+        # slots' span held a send back by that latency in every cycle, which added
+        # up to lost slots (0.9 % of the free tier). A window at the limit itself
+        # drew 429s: Telegram's arrival clock jitters by more than our headroom.
+        self.window = self.per_window * self.interval - WINDOW_SLACK_S
 
     def take(self, now: float, wanted: int) -> int:
         """How many sends may go now (up to ``wanted``); reserves their slots."""
