@@ -58,13 +58,18 @@ class Pacer:
         # the window that our clock has already moved past. A slow rate may still
         # catch up on one missed slot.
         self.max_lag = max(self.base_max_lag, 1.5 * self.interval)
-        self.per_window = max(1, int(limit))
+        paced = limit * safety
+        # The window's count: the paced rate's, where that leaves at least one send of
+        # headroom per second (985 of 1,000: Telegram's window then has room for 15
+        # sends of jitter even right after a catch-up burst); else the limit's own
+        # (30 of 30/s: 29 would cost the free tier a whole send per second).
+        self.per_window = max(1, int(paced) if limit - paced >= 1 else int(limit))
         # The window spans as many slots, less a few ms: stamps are dispatch times,
         # a slot's pre-send check latency after it, and a window of exactly the
         # slots' span held a send back by that latency in every cycle, which added
         # up to lost slots (0.9 % of the free tier). A window at the limit itself
         # drew 429s: Telegram's arrival clock jitters by more than our headroom.
-        self.window = self.per_window * self.interval - WINDOW_SLACK_S
+        self.window = max(self.per_window * self.interval - WINDOW_SLACK_S, self.interval)
 
     def take(self, now: float, wanted: int) -> int:
         """How many sends may go now (up to ``wanted``); reserves their slots."""
