@@ -32,30 +32,9 @@ def remove(conn: Connection, app_id: int, tokens: Sequence[str]) -> None:
 
 
 def record_events(conn: Connection, events: list[dict[str, Any]]) -> None:
-    if not events:
-        return
-    if conn.dialect.name == "postgresql":
-        # One INSERT ... SELECT FROM unnest(arrays), for the same reason as upsert.
-        conn.execute(
-            text(
-                "INSERT INTO mute_events (app_id, token, action, old_muted_until,"
-                " new_muted_until, api_key_id, at) SELECT * FROM unnest("
-                "CAST(:app_id AS BIGINT[]), CAST(:token AS VARCHAR[]), CAST(:action AS VARCHAR[]),"
-                " CAST(:old AS TIMESTAMP[]), CAST(:new AS TIMESTAMP[]),"
-                " CAST(:api_key_id AS BIGINT[]), CAST(:at AS TIMESTAMP[]))"
-            ),
-            {
-                "app_id": [e["app_id"] for e in events],
-                "token": [e["token"] for e in events],
-                "action": [e["action"] for e in events],
-                "old": [e["old_muted_until"] for e in events],
-                "new": [e["new_muted_until"] for e in events],
-                "api_key_id": [e["api_key_id"] for e in events],
-                "at": [e["at"] for e in events],
-            },
-        )
-        return
-    conn.execute(mute_events.insert(), events)
+    """History rows for SQLite's unmute (PostgreSQL writes them inside its one statement)."""
+    if events:
+        conn.execute(mute_events.insert(), events)
 
 
 def _mute_sql(dialect: str, app_filter: str) -> list[str]:
