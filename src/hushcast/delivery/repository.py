@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -25,6 +25,7 @@ from hushcast.broadcasts.models import broadcasts
 from hushcast.contacts.models import app_tokens, contacts
 from hushcast.delivery import status as st
 from hushcast.delivery.models import app_leases, deliveries
+from hushcast.messages.render import ContactData
 from hushcast.mute.models import mutes
 
 
@@ -187,18 +188,6 @@ def claim(
     return rows
 
 
-class ClaimedContact(NamedTuple):
-    """The contact fields a claimed row's message may merge in."""
-
-    id: int
-    first_name: str | None
-    last_name: str | None
-    email: str | None
-    phone: str | None
-    external_customer_id: str | None
-    fields: Any
-
-
 # PostgreSQL: one statement per source claims the rows (SKIP LOCKED) and returns them
 # with their contacts. The ids come from ARRAY(SELECT ...) so the locking subquery runs
 # once; no id list goes back and forth, where a 1,000-id IN list cost more Python
@@ -226,14 +215,15 @@ def claim_with_contacts(
     limit: int,
     now: datetime,
     lease_until: datetime,
-) -> list[tuple[Any, ClaimedContact | None]]:
-    """Claims like :func:`claim` and returns each row with its contact (or None)."""
+) -> list[tuple[Any, ContactData | None]]:
+    """Claims like :func:`claim` and returns each row with its contact (or None), ready
+    for rendering: built once per claim, not once per send."""
     if conn.dialect.name != "postgresql":
         rows = claim(conn, app_id, running_broadcasts, limit, now, lease_until)
         found = contacts_by_id(
             conn, sorted({int(r.contact_id) for r in rows if r.contact_id is not None})
         )
-        out: list[tuple[Any, ClaimedContact | None]] = []
+        out: list[tuple[Any, ContactData | None]] = []
         for r in rows:
             c = found.get(int(r.contact_id)) if r.contact_id is not None else None
             out.append((r, None if c is None else _contact(c)))
@@ -265,15 +255,16 @@ def claim_with_contacts(
     ]
 
 
-def _contact(r: Any, contact_id: int | None = None) -> ClaimedContact:
-    return ClaimedContact(
-        id=int(r.id) if contact_id is None else contact_id,
+def _contact(r: Any, contact_id: int | None = None) -> ContactData:
+    """A contact row (or a claim row joined to one) as what merge tags read."""
+    return ContactData(
         first_name=r.first_name,
         last_name=r.last_name,
         email=r.email,
         phone=r.phone,
         external_customer_id=r.external_customer_id,
-        fields=r.fields,
+        contact_id=int(r.id) if contact_id is None else contact_id,
+        fields=r.fields if isinstance(r.fields, dict) else None,
     )
 
 

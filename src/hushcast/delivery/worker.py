@@ -83,7 +83,7 @@ class Job:
     json_param: str | None
     broadcast_id: int | None
     attempts: int
-    contact: Any = None
+    contact: ContactData | None = None
     migrations: int = 0
 
 
@@ -558,20 +558,8 @@ class AppSender:
             self.templates[job.message_id] = template
         if isinstance(template, TemplateError):
             return template
-        c = job.contact
-        contact = None
-        if c is not None:
-            contact = ContactData(
-                first_name=c.first_name,
-                last_name=c.last_name,
-                email=c.email,
-                phone=c.phone,
-                external_customer_id=c.external_customer_id,
-                contact_id=int(c.id),
-                fields=c.fields if isinstance(c.fields, dict) else None,
-            )
         try:
-            return template.render(contact, job.json_param)
+            return template.render(job.contact, job.json_param)
         except TemplateError as exc:
             return exc
 
@@ -778,6 +766,10 @@ class Worker:
 
     async def run(self) -> None:
         self._stopping = asyncio.Event()
+        # Other threads (the database threads; under `hushcast serve`, the API's) hand
+        # the GIL back after 1 ms instead of 5, wherever this worker runs: the loop's
+        # dispatch times are what Telegram's flood window counts.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self._wakeup = asyncio.Event()
         if self._stop_requested:
             self._stopping.set()
@@ -908,9 +900,6 @@ async def run_worker_process(settings: Settings) -> None:
     # the cyclic GC, whose full collections over them paused the event loop for
     # 60-80 ms, which bunched sends and lost pacing slots.
     gc.freeze()
-    # The database threads hand the GIL back to the event loop after 1 ms instead of
-    # 5: the loop's dispatch times are what Telegram's flood window counts.
-    sys.setswitchinterval(0.001)
     worker = Worker(db, settings)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
