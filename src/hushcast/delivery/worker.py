@@ -766,10 +766,6 @@ class Worker:
 
     async def run(self) -> None:
         self._stopping = asyncio.Event()
-        # Other threads (the database threads; under `hushcast serve`, the API's) hand
-        # the GIL back after 1 ms instead of 5, wherever this worker runs: the loop's
-        # dispatch times are what Telegram's flood window counts.
-        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self._wakeup = asyncio.Event()
         if self._stop_requested:
             self._stopping.set()
@@ -900,6 +896,11 @@ async def run_worker_process(settings: Settings) -> None:
     # the cyclic GC, whose full collections over them paused the event loop for
     # 60-80 ms, which bunched sends and lost pacing slots.
     gc.freeze()
+    # The database threads hand the GIL back to the event loop after 1 ms instead of
+    # 5: the loop's dispatch times are what Telegram's flood window counts. (Only in
+    # the worker's own process: set for the test suite's process, with its dozen
+    # threads, it slowed a SQLite contention test's worker past its deadline.)
+    sys.setswitchinterval(0.001)
     worker = Worker(db, settings)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
