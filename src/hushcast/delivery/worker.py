@@ -559,9 +559,11 @@ class AppSender:
         if isinstance(template, TemplateError):
             return template
         try:
-            return template.render(job.contact, job.json_param)
+            return await template.render_async(job.contact, job.json_param)
         except TemplateError as exc:
             return exc
+        except Exception as exc:  # noqa: BLE001 - a render fails only its recipient
+            return TemplateError(f"{type(exc).__name__}: {exc}"[:500])
 
     def _finish(self, job: Job, outcome: dict[str, Any]) -> None:
         self.outcomes.append(outcome)
