@@ -126,6 +126,6 @@ HOSTILE: list[Hostile] = [
     # Deep recursion, in the data and in the template.
     Hostile("deep-json", "$data.get('d')", FAILS, _DEEP_JSON),
     Hostile("deep-json-foreach", "#foreach($x in $data.get('d'))$x#end", FAILS, _DEEP_JSON),
-    Hostile("deep-template", "#if(true)" * 400 + "x" + "#end" * 400, REJECTED),
+    Hostile("deep-template", "#if(true)" * 250 + "x" + "#end" * 250, REJECTED),
     Hostile("deep-parens", "#set($x = " + "(" * 400 + "1" + ")" * 400 + ")$x", REJECTED),
 ]
