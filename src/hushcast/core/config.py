@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     rate_safety: float = 0.985
     # Recipients queued per planning transaction.
     plan_batch_size: int = 50_000
+    # Template renders past the in-process budget run in sandbox processes:
+    # how many, their address-space limit, and the wall time before one is killed.
+    render_processes: int = 1
+    render_memory_mb: int = 1024
+    render_timeout_s: float = 2.0
 
 
 @lru_cache(maxsize=1)

@@ -186,15 +186,16 @@ _default_lock = threading.Lock()
 
 
 def default_sandbox() -> RenderSandbox:
+    """The process's sandbox, sized by the settings (``HUSHCAST_RENDER_*``)."""
     global _default
     with _default_lock:
         if _default is None:
+            from hushcast.core.config import Settings
+
+            settings = Settings()
             _default = RenderSandbox(
-                processes=int(os.environ.get("HUSHCAST_RENDER_PROCESSES", DEFAULT_PROCESSES)),
-                memory_bytes=int(
-                    os.environ.get("HUSHCAST_RENDER_MEMORY_MB", DEFAULT_MEMORY_BYTES >> 20)
-                )
-                << 20,
-                timeout_s=float(os.environ.get("HUSHCAST_RENDER_TIMEOUT_S", DEFAULT_TIMEOUT_S)),
+                processes=settings.render_processes,
+                memory_bytes=settings.render_memory_mb << 20,
+                timeout_s=settings.render_timeout_s,
             )
         return _default
