@@ -111,10 +111,13 @@ def parse_json_param(json_param: str | None) -> dict[str, Any]:
     return value
 
 
+_SCALARS = frozenset({type(None), bool, int, float, str})
+
+
 def _fresh(value: Any) -> Any:
     """A contact field as a template value of its own (templates may change lists and
     maps they read; the contact's copy must not change with them)."""
-    if value is None or type(value) in (bool, int, float, str):
+    if type(value) in _SCALARS:
         return value
     if type(value) in (list, dict):
         try:
@@ -130,16 +133,14 @@ def _contact_values(contact: ContactData | None) -> dict[str, Any]:
         return {}
     values: dict[str, Any] = {}
     for name, value in (contact.fields or {}).items():
-        values[str(name)] = _fresh(value)
-    standard = {
-        "FIRSTNAME": contact.first_name,
-        "LASTNAME": contact.last_name,
-        "EMAIL": contact.email,
-        "SMS": contact.phone,
-        "EXTERNAL_CUSTOMER_ID": contact.external_customer_id,
-        "CONTACT_ID": contact.contact_id,
-    }
-    values.update({k: _fresh(v) for k, v in standard.items()})
+        values[str(name)] = value if type(value) in _SCALARS else _fresh(value)
+    # The standard fields are strings and numbers already (see ContactData).
+    values["FIRSTNAME"] = contact.first_name
+    values["LASTNAME"] = contact.last_name
+    values["EMAIL"] = contact.email
+    values["SMS"] = contact.phone
+    values["EXTERNAL_CUSTOMER_ID"] = contact.external_customer_id
+    values["CONTACT_ID"] = contact.contact_id
     return values
 
 
@@ -193,6 +194,7 @@ class MessageTemplate:
         self.uses_velocity = self._text.program is not None or any(
             t.program is not None or u.program is not None for t, u in self._buttons
         )
+        self._has_percent = "%" in text or any("%" in t or "%" in u for t, u in pairs)
         self.budget_failures = 0
 
     @classmethod
@@ -201,6 +203,8 @@ class MessageTemplate:
         return cls(spec.text, spec.image_source, buttons, spec.message_name)
 
     def _merge_tags(self, text: str, values: dict[str, Any]) -> str:
+        if "%" not in text:
+            return text
         lowered: dict[str, Any] | None = None
 
         def replace(match: re.Match[str]) -> str:
@@ -276,7 +280,7 @@ class MessageTemplate:
     def _render(
         self, contact: ContactData | None, json_param: str | None, limits: Limits
     ) -> RenderedMessage:
-        values = _contact_values(contact)
+        values = _contact_values(contact) if self.uses_velocity or self._has_percent else {}
         context: dict[str, Any] = {}
         if self.uses_velocity:
             data = parse_json_param(json_param)
