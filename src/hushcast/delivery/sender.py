@@ -422,9 +422,11 @@ class AppSender:
             # Honour retry_after for the whole bot; the row goes back to the front.
             self.rate_limited += 1
             metrics.TELEGRAM_429.labels(self.bot_label).inc()
-            resume = time.monotonic() + d.delay
+            mono = time.monotonic()
+            resume = mono + d.delay
             self.paused_until_mono = max(self.paused_until_mono, resume)
-            self.pacer.pause_until(resume)
+            # Beyond the pause, the bot's rate drops and climbs back slowly (AIMD).
+            self.pacer.rate_limited(mono, resume)
             self.buffer.appendleft(job)
             self._spawn(
                 self.inflight,
