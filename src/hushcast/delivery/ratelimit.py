@@ -165,9 +165,10 @@ class Pacer:
         Telegram counts arrivals: a send delayed by a busy event loop must count
         from when it left, or the next sends would bunch up behind it.
         """
+        # Always corrected, even while the window is far from full: a send that left
+        # late right after a pause would otherwise count from too early once the window
+        # has filled (the window holds exactly the limit, no spare send to hide it).
         sent = self.sent
-        if 2 * (len(sent) + self.reserved) < self.per_window:
-            return  # the window is far from full: when exactly it left cannot matter
         for i in range(len(sent) - 1, max(-1, len(sent) - 2000), -1):
             if sent[i] == stamp:
                 sent[i] = t
