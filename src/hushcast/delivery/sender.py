@@ -25,6 +25,7 @@ from typing import Any
 from hushcast.core.config import Settings
 from hushcast.core.timeutil import utcnow
 from hushcast.delivery import decide, metrics
+from hushcast.delivery import status as st
 from hushcast.delivery.decide import Action, Decision
 from hushcast.delivery.job import Job, outcome
 from hushcast.delivery.outbox import Outbox, RepeatedErrors
@@ -393,7 +394,7 @@ class AppSender:
         if d.action is Action.FINISH:
             if d.attempts is not None:
                 job.attempts = d.attempts
-            if d.status == "DELIVERED":
+            if d.status == st.DELIVERED:
                 self.sent += 1
             if d.deactivate:
                 self.outbox.deactivate.append((job.token, d.description or "chat gone"))
@@ -401,7 +402,7 @@ class AppSender:
                 job,
                 outcome(
                     job,
-                    d.status or "ERROR",
+                    d.status or st.ERROR,
                     now,
                     error_type=d.error_type,
                     error_name=d.error_name,
@@ -415,7 +416,7 @@ class AppSender:
         elif d.action is Action.RETRY:
             job.attempts = d.attempts if d.attempts is not None else job.attempts + 1
             self.outbox.add(
-                outcome(job, "IN_QUEUE", now, available_at=now + timedelta(seconds=d.delay)),
+                outcome(job, st.IN_QUEUE, now, available_at=now + timedelta(seconds=d.delay)),
                 job.stored_token,
             )
         elif d.action is Action.PAUSE_BOT:
