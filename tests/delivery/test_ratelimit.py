@@ -143,9 +143,52 @@ def test_late_start_moves_the_reservation() -> None:
     assert list(p.sent) == [0.3]
 
 
-def test_late_start_ignored_while_the_window_is_far_from_full() -> None:
+def test_late_start_counts_even_while_the_window_is_far_from_full() -> None:
+    # Right after a pause the window is nearly empty; a send that left 30 ms late must
+    # still count from when it left, or the window lets one send too many through a
+    # second later (the window holds exactly the limit: no spare send hides it).
     p = Pacer(1000)
     assert p.take(0.0, 1) == 1
     p.dispatched(1, 1, 0.0)
-    p.started(0.0, 0.3)
-    assert list(p.sent) == [0.0]
+    p.started(0.0, 0.03)
+    assert list(p.sent) == [0.03]
+
+
+def test_window_spans_more_than_a_second_at_every_tier() -> None:
+    for limit in (30, 1000):
+        p = Pacer(limit, safety=0.985)
+        assert p.per_window == limit
+        assert p.window >= 1.0 + Pacer.JITTER_S - 1e-9
+
+
+def test_paid_tier_never_puts_more_than_the_limit_in_one_second_of_arrivals() -> None:
+    # Sends reach Telegram up to JITTER_S late: over any second of arrival time, at
+    # most 1,000, whatever the dispatch pattern.
+    p = Pacer(1000, safety=0.985)
+    sends = simulate(p, 10.0, 0.001)
+    worst = [t + (Pacer.JITTER_S if i % 2 else 0.0) for i, t in enumerate(sends)]
+    assert max_in_window(sorted(worst), 1.0) <= 1000
+    assert len(sends) / 10.0 >= 0.98 * 1000
+
+
+def test_429_lowers_the_rate_once_per_burst_and_it_climbs_back() -> None:
+    p = Pacer(1000, safety=0.985)
+    full = p.rate
+    for _ in range(50):  # the requests in flight all answer 429
+        p.rate_limited(10.0, 11.0)
+    assert abs(p.rate - full * Pacer.DECREASE) < 1e-6
+    assert p.take(10.5, 10) == 0  # paused until retry_after ends
+    assert p.take(11.0, 1) == 1
+    assert p.rate < full
+    p.take(13.0, 1)
+    mid = p.rate
+    assert full * Pacer.DECREASE < mid < full
+    p.take(11.0 + (1 - Pacer.DECREASE) / Pacer.INCREASE_PER_S + 0.1, 1)
+    assert abs(p.rate - full) < 1e-6
+
+
+def test_repeated_429s_lower_the_rate_to_a_floor() -> None:
+    p = Pacer(30, safety=0.985)
+    for i in range(20):
+        p.rate_limited(10.0 + 2 * i, 11.0 + 2 * i)
+    assert abs(p.factor - Pacer.MIN_FACTOR) < 1e-9

@@ -8,6 +8,17 @@ re-running never queues a recipient twice. Rows are copied by one
 ``INSERT ... SELECT`` per batch and never pass through Python, so memory does not grow
 with the audience.
 
+The audience, precisely: every token of the broadcast's bot (restricted to its groups,
+if any) committed before planning started, plus every token committed while planning
+runs, up to the batch that completes planning; a token committed after that is not
+part of the broadcast. Each planning batch first waits for the transactions writing
+``app_tokens`` to end (PostgreSQL: a SHARE lock on the table for the batch's
+transaction; SQLite writers are serialised anyway), so a token inserted with a lower id
+by a transaction that commits after the cursor moved on cannot be passed over. A chat
+id is planned at most once per broadcast (a unique index on ``(broadcast_id, token)``;
+the ``INSERT ... SELECT`` skips a chat already queued, e.g. one deleted and registered
+again as a new token row mid-broadcast).
+
 Typical use by the worker::
 
     with db.transaction() as conn:
@@ -70,6 +81,8 @@ def plan_batch(
         repo.update_broadcast(conn, b.id, {"status": st.B_RUNNING, "started_at": now})
 
     cursor = int(b.plan_cursor or 0)
+    # Every token with an id up to what this batch reads is committed (or gone) first.
+    repo.wait_for_token_writers(conn)
     upper = repo.batch_upper_id(conn, b.app_id, cursor, batch_size)
     # Counted per batch in the same transaction as the cursor: a COUNT(*) of a
     # million rows at the end would cost as much as a batch.

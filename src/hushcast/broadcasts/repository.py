@@ -23,8 +23,10 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from hushcast.bots.models import apps
 from hushcast.broadcasts.models import broadcasts
@@ -162,6 +164,19 @@ def lock_broadcast(conn: Connection, broadcast_id: int) -> Any:
     ).first()
 
 
+def wait_for_token_writers(conn: Connection) -> None:
+    """On PostgreSQL, waits until every transaction writing ``app_tokens`` has ended, and
+    holds new writers back until the caller's transaction ends (SHARE lock).
+
+    Token ids come from a sequence in insertion order, not commit order: without this,
+    a token inserted (lower id) by a transaction that commits after the planner's cursor
+    passed its id would never be planned. SQLite needs nothing: its writers are
+    serialised, and the planner's transaction is one of them.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE app_tokens IN SHARE MODE"))
+
+
 def batch_upper_id(conn: Connection, app_id: int, cursor: int, batch_size: int) -> int | None:
     """The id of the batch_size-th token of the app after the cursor, or None if fewer remain."""
     value = conn.execute(
@@ -226,7 +241,8 @@ def queue_batch(
         literal(now, DateTime()),
         case((active, null()), else_=literal(now, DateTime())),
     ).where(*conditions)
-    stmt = insert(deliveries).from_select(
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = dialect_insert(deliveries).from_select(
         [
             deliveries.c.organization_id,
             deliveries.c.app_id,
@@ -246,6 +262,9 @@ def queue_batch(
         ],
         source,
     )
+    # A chat already queued for this broadcast (re-registered as a new token row while
+    # the broadcast runs) is skipped: at most one delivery per (broadcast, chat id).
+    stmt = stmt.on_conflict_do_nothing(index_elements=["broadcast_id", "token"])
     # preserve_rowcount: SQLAlchemy only keeps an INSERT's rowcount when asked.
     return int(conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount or 0)
 

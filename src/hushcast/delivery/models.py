@@ -51,6 +51,9 @@ deliveries = Table(
     Column("clicked_at", DateTime, nullable=True),
     Index("ix_deliveries_claim", "app_id", "status", "priority", "id"),
     Index("ix_deliveries_broadcast_status", "broadcast_id", "status", "id"),
+    # At most one delivery per (broadcast, chat id): planning skips a chat already
+    # queued (a chat re-registered mid-broadcast gets a new token row, not a new send).
+    Index("uq_deliveries_broadcast_token", "broadcast_id", "token", unique=True),
     # Single reports list transactional sends by date; broadcast rows stay out
     # of this index so planning a million recipients does not pay for it.
     Index(

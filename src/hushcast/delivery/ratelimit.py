@@ -11,29 +11,44 @@ from __future__ import annotations
 import time
 from collections import deque
 
-WINDOW_SLACK_S = 0.005
-
 
 class Pacer:
-    """Even send slots, plus a hard sliding window that no catch-up can break.
+    """Even send slots at an adaptive rate, plus a hard sliding window that no catch-up
+    can break.
 
-    Slots come every ``1 / (limit * safety)`` seconds, so sends stay smooth; a
-    loop that fell behind may catch up on slots missed by up to ``max_lag``
-    (a short burst), never more. The window holds at most ``floor(limit)``
-    sends (Telegram's count, as its window is modelled by the fake server) in
-    any ``floor(limit) / (limit * safety)`` seconds less 5 ms. At 30/s and a
-    safety of 0.985 the slots put the 31st send 1.015 s after the first, and the
-    window holds 30 sends per 1.010 s, so the free tier can use 98.5 % of its
-    limit (a one-second window of floor(30 * 0.985) = 29 sends capped it at
-    96.7 %), with 10-15 ms left for the jitter between our dispatch and
-    Telegram's arrival clock. A send held
-    back by the window does not move the slot schedule: it goes as soon as the
-    window allows, and the slots after it stay where they were.
+    Slots come every ``1 / (limit * safety * factor)`` seconds, so sends stay smooth; a
+    loop that fell behind may catch up on slots missed by up to ``max_lag`` (a short
+    burst), never more.
+
+    The window holds at most ``floor(limit)`` sends (Telegram's count per second) in
+    any span of one second *plus the jitter*: a send may reach Telegram later than we
+    dispatched it, so two sends dispatched ``1 + jitter`` seconds apart may arrive one
+    second apart. A window shorter than a second (as before: 985 per 0.995 s on the
+    paid tier) let Telegram's clock see more than the limit whenever arrivals
+    bunched. Our side of the jitter (a busy loop sending late) is already out of it:
+    :meth:`started` moves a late send's stamp to when it left. What remains is the
+    network's and Telegram's side, ``JITTER_S`` (10 ms, as the fake server's realistic
+    mode injects with ``arrival_jitter_ms``); beyond it the adaptive rate below takes
+    over. With the default safety of 0.985 the slots (985/s, 29.55/s) stay under the
+    window (1,000 per 1.010 s = 990/s, 30 per 1.010 s = 29.7/s).
+
+    Adaptive (AIMD): a 429 multiplies the slot rate by ``DECREASE`` (once per burst of
+    429s: the requests in flight all get one), on top of the ``retry_after`` pause;
+    the rate then climbs back by ``INCREASE_PER_S`` of the limit per second without a
+    429, to ``limit * safety`` at most. A 429 costs seconds on real Telegram
+    (``retry_after`` of 5-30 s), so sending a little slower for a while is cheap.
 
     Sends are counted in the window from when they are dispatched: ``take``
     reserves slots, ``dispatched`` turns the reservation into sends stamped
     with the real dispatch time (the pre-send check sits between the two).
     """
+
+    JITTER_S = 0.010
+    DECREASE = 0.85
+    MIN_FACTOR = 0.5
+    INCREASE_PER_S = 0.02
+    # 429s this close together are one signal (the requests in flight at the time).
+    COALESCE_S = 1.0
 
     def __init__(
         self,
@@ -49,32 +64,62 @@ class Pacer:
         self.sent: deque[float] = deque()
         self.reserved = 0
         self.window_free_at = 0.0
+        self.factor = 1.0
+        self.jitter = self.JITTER_S
+        self.last_decrease = float("-inf")
+        # The rate climbs back from here (the end of the last 429 pause).
+        self.recover_from = 0.0
+        self.rate_limited_count = 0
         self.set_rate(limit, safety)
 
     def set_rate(self, limit: float, safety: float = 1.0) -> None:
-        self.interval = 1.0 / (limit * safety)
+        self.limit = limit
+        self.safety = safety
+        # Telegram's count per second (the fake server models the same window).
+        self.per_window = max(1, int(limit))
+        self._apply()
+
+    def _apply(self) -> None:
+        self.interval = 1.0 / (self.limit * self.safety * self.factor)
         # Catch-up bursts stay short (20 sends at 1,000/s): Telegram spreads a burst
         # over the time it takes to read it, and a burst read late still counts in
         # the window that our clock has already moved past. A slow rate may still
         # catch up on one missed slot.
         self.max_lag = max(self.base_max_lag, 1.5 * self.interval)
-        paced = limit * safety
-        # The window's count: the paced rate's, where that leaves at least one send of
-        # headroom per second (985 of 1,000: Telegram's window then has room for 15
-        # sends of jitter even right after a catch-up burst); else the limit's own
-        # (30 of 30/s: 29 would cost the free tier a whole send per second).
-        self.per_window = max(1, int(paced) if limit - paced >= 1 else int(limit))
-        # The window spans as many slots, less a few ms: stamps are dispatch times,
-        # a slot's pre-send check latency after it, and a window of exactly the
-        # slots' span held a send back by that latency in every cycle, which added
-        # up to lost slots (0.9 % of the free tier). A window at the limit itself
-        # drew 429s: Telegram's arrival clock jitters by more than our headroom.
-        self.window = max(self.per_window * self.interval - WINDOW_SLACK_S, self.interval)
+        # Telegram's span for floor(limit) sends (one second for a whole limit), plus the
+        # jitter.
+        self.window = self.per_window / self.limit + self.jitter
+
+    @property
+    def rate(self) -> float:
+        """Sends per second the slots allow now."""
+        return 1.0 / self.interval
+
+    def rate_limited(self, now: float, resume_at: float) -> None:
+        """Telegram answered 429: no slot before ``resume_at``, and a lower rate after."""
+        self.pause_until(resume_at)
+        self.rate_limited_count += 1
+        if now - self.last_decrease >= self.COALESCE_S:
+            self.last_decrease = now
+            self.factor = max(self.MIN_FACTOR, self.factor * self.DECREASE)
+            self._apply()
+        self.recover_from = max(self.recover_from, resume_at)
+
+    def _recover(self, now: float) -> None:
+        """Additive increase: ``INCREASE_PER_S`` per second since the last pause ended."""
+        elapsed = now - self.recover_from
+        if elapsed <= 0:
+            return
+        self.recover_from = now
+        self.factor = min(1.0, self.factor + self.INCREASE_PER_S * elapsed)
+        self._apply()
 
     def take(self, now: float, wanted: int) -> int:
         """How many sends may go now (up to ``wanted``); reserves their slots."""
         if now < self.next_at or wanted <= 0:
             return 0
+        if self.factor < 1.0:
+            self._recover(now)
         if now - self.last_take > self.idle_after:
             # Idle: an unused bot earns no burst.
             self.next_at = max(self.next_at, now)
@@ -120,9 +165,10 @@ class Pacer:
         Telegram counts arrivals: a send delayed by a busy event loop must count
         from when it left, or the next sends would bunch up behind it.
         """
+        # Always corrected, even while the window is far from full: a send that left
+        # late right after a pause would otherwise count from too early once the window
+        # has filled (the window holds exactly the limit, no spare send to hide it).
         sent = self.sent
-        if 2 * (len(sent) + self.reserved) < self.per_window:
-            return  # the window is far from full: when exactly it left cannot matter
         for i in range(len(sent) - 1, max(-1, len(sent) - 2000), -1):
             if sent[i] == stamp:
                 sent[i] = t

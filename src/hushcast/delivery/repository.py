@@ -8,10 +8,14 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Connection,
+    DateTime,
+    String,
     and_,
     any_,
     bindparam,
+    column,
     exists,
     or_,
     select,
@@ -277,40 +281,97 @@ def running_broadcasts(conn: Connection, app_id: int) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def pre_send_state(
-    conn: Connection, app_id: int, ids: Sequence[int], now: datetime
-) -> dict[int, Any]:
-    """For rows about to be sent: muted now?, token active?, broadcast status.
+# The pre-send check joins each row to the chat id it is about to go to (given with the
+# row: after a migration it differs from the stored one), never to the stored token.
+_PRE_SEND = (
+    "SELECT d.id, m.muted_until, a.active, b.status AS broadcast_status,"
+    " msg.updated_at AS message_version"
+    " FROM {targets}"
+    " JOIN deliveries AS d ON d.id = t.id"
+    " LEFT JOIN mutes AS m ON m.app_id = d.app_id AND m.token = t.token"
+    " AND m.muted_until > :now"
+    " LEFT JOIN app_tokens AS a ON a.app_id = d.app_id AND a.token = t.token"
+    " LEFT JOIN broadcasts AS b ON b.id = d.broadcast_id"
+    " LEFT JOIN messages AS msg ON msg.id = d.message_id"
+    " WHERE d.app_id = :app_id"
+)
 
-    Run immediately before the requests go out, so a mute committed before
-    this query stops the send.
-    """
-    stmt = (
-        select(
-            deliveries.c.id,
-            mutes.c.muted_until,
-            app_tokens.c.active,
-            broadcasts.c.status.label("broadcast_status"),
+
+def _pre_send_sql(targets: str) -> Any:
+    return (
+        text(_PRE_SEND.format(targets=targets))
+        .bindparams(bindparam("now", type_=DateTime()))
+        .columns(
+            column("id", BigInteger()),
+            column("muted_until", DateTime()),
+            column("active", Boolean()),
+            column("broadcast_status", String()),
+            column("message_version", DateTime()),
         )
-        .select_from(deliveries)
-        .outerjoin(
-            mutes,
-            and_(
-                mutes.c.app_id == deliveries.c.app_id,
-                mutes.c.token == deliveries.c.token,
-                mutes.c.muted_until > now,
-            ),
-        )
-        .outerjoin(
-            app_tokens,
-            and_(
-                app_tokens.c.app_id == deliveries.c.app_id, app_tokens.c.token == deliveries.c.token
-            ),
-        )
-        .outerjoin(broadcasts, broadcasts.c.id == deliveries.c.broadcast_id)
-        .where(_id_in(conn, ids))
     )
-    return {int(r.id): r for r in conn.execute(stmt)}
+
+
+_PG_PRE_SEND = _pre_send_sql(
+    "unnest(CAST(:ids AS BIGINT[]), CAST(:tokens AS VARCHAR[])) AS t(id, token)"
+)
+
+
+def pre_send_state(
+    conn: Connection, app_id: int, targets: Sequence[tuple[int, str]], now: datetime
+) -> dict[int, Any]:
+    """For rows about to be sent, each with the chat id it goes to: is that chat muted
+    now, is its token active, the broadcast's status, the message's version
+    (``updated_at``; None when the message was deleted). Rows no longer there are absent.
+
+    Run immediately before the requests go out, so a mute committed before this query
+    stops the send.
+    """
+    if not targets:
+        return {}
+    params: dict[str, Any] = {"now": now, "app_id": app_id}
+    if conn.dialect.name == "postgresql":
+        params["ids"] = [int(i) for i, _ in targets]
+        params["tokens"] = [str(t) for _, t in targets]
+        rows = conn.execute(_PG_PRE_SEND, params)
+    else:
+        values = []
+        for n, (row_id, token) in enumerate(targets):
+            values.append(f"(:i{n}, :t{n})")
+            params[f"i{n}"] = int(row_id)
+            params[f"t{n}"] = str(token)
+        targets_sql = (
+            f"(SELECT column1 AS id, column2 AS token FROM (VALUES {', '.join(values)})) AS t"
+        )
+        rows = conn.execute(_pre_send_sql(targets_sql), params)
+    return {int(r.id): r for r in rows}
+
+
+def taken_in_broadcast(conn: Connection, targets: Sequence[tuple[int, str]]) -> set[int]:
+    """Of these (row id, chat id) pairs, the rows whose broadcast already has another row
+    for that chat id (a group moved to a chat the broadcast reaches anyway)."""
+    found: set[int] = set()
+    other = deliveries.alias("other")
+    for row_id, token in targets:
+        hit = conn.execute(
+            select(deliveries.c.id)
+            .join(
+                other,
+                and_(
+                    other.c.broadcast_id == deliveries.c.broadcast_id,
+                    other.c.token == token,
+                    other.c.id != deliveries.c.id,
+                ),
+            )
+            .where(deliveries.c.id == row_id, deliveries.c.broadcast_id.is_not(None))
+            .limit(1)
+        ).first()
+        if hit is not None:
+            found.add(int(row_id))
+    return found
+
+
+def ping(conn: Connection) -> bool:
+    return conn.execute(text("SELECT 1")).scalar() == 1
 
 
 def _id_in(conn: Connection, ids: Sequence[int]) -> Any:

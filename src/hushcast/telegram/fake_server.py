@@ -137,7 +137,7 @@ def _bot_info(value: Any, token: str) -> dict[str, Any]:
 def _normalize_field(name: str, value: Any) -> Any:
     if name in ("global_rate", "private_chat_rate", "group_per_minute", "paid_rate"):
         return _as_float(value, name)
-    if name in ("latency_ms", "timeout_s", "max_poll_timeout_s"):
+    if name in ("latency_ms", "timeout_s", "max_poll_timeout_s", "arrival_jitter_ms"):
         result = _as_float(value, name)
         if result < 0:
             raise ValueError(f"{name} must be >= 0")
@@ -147,7 +147,7 @@ def _normalize_field(name: str, value: Any) -> Any:
         if not 0 <= result <= 1:
             raise ValueError("fault_rate must be between 0 and 1")
         return result
-    if name in ("enforce_limits", "accept_any_token"):
+    if name in ("enforce_limits", "accept_any_token", "realistic"):
         return _as_bool(value, name)
     if name == "retry_after":
         if value is None:
@@ -197,6 +197,12 @@ class FakeTelegramConfig:
     enforce_limits: bool = True
     retry_after: int | None = None  # fixed retry_after for every 429 (else computed, >= 1)
     latency_ms: float = 0.0  # added before answering an accepted send
+    # Network jitter before Telegram's clock: each send is counted up to this much later
+    # than it arrived (uniformly at random), so evenly dispatched sends arrive bunched.
+    arrival_jitter_ms: float = 0.0
+    # Real Telegram's 429s: retry_after of 5-30 s (uniformly at random) instead of the
+    # wait the window computes (unless retry_after is fixed).
+    realistic: bool = False
     fault_rate: float = 0.0  # probability that a send request answers a fault
     fault_kind: str = "500"  # "500", "502", "timeout", "drop"
     timeout_s: float = 30.0  # how long a "timeout" fault sleeps before answering normally
@@ -797,6 +803,8 @@ class FakeTelegramServer:
         is_group = number is None or number < 0
         paid = _truthy(params.get("allow_paid_broadcast"))
         state = self._state(bot["id"])
+        if config.arrival_jitter_ms > 0:
+            await self._sleep(self._rng.uniform(0.0, config.arrival_jitter_ms) / 1000.0)
         now = time.monotonic()
         if config.enforce_limits:
             if now - self._last_sweep > _SWEEP_INTERVAL:
@@ -804,11 +812,12 @@ class FakeTelegramServer:
             wait = self._check_rate(state, chat, is_group, paid, now)
             if wait > 0:
                 self._rate_limited += 1
-                retry_after = (
-                    config.retry_after
-                    if config.retry_after is not None
-                    else max(1, math.ceil(wait))
-                )
+                if config.retry_after is not None:
+                    retry_after = config.retry_after
+                elif config.realistic:
+                    retry_after = self._rng.randint(5, 30)
+                else:
+                    retry_after = max(1, math.ceil(wait))
                 raise _ApiError(
                     429,
                     f"Too Many Requests: retry after {retry_after}",
@@ -1084,6 +1093,12 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-limits", action="store_true", help="disable flood limits")
     parser.add_argument("--retry-after", type=int, default=None, help="fixed retry_after for 429s")
     parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument(
+        "--arrival-jitter-ms", type=float, default=0.0, help="sends counted up to this late"
+    )
+    parser.add_argument(
+        "--realistic", action="store_true", help="429s answer retry_after of 5-30 s"
+    )
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--fault-kind", choices=FAULT_KINDS, default="500")
     parser.add_argument("--timeout-s", type=float, default=defaults.timeout_s)
@@ -1113,6 +1128,8 @@ def config_from_args(args: argparse.Namespace) -> FakeTelegramConfig:
         enforce_limits=not args.no_limits,
         retry_after=args.retry_after,
         latency_ms=args.latency_ms,
+        arrival_jitter_ms=args.arrival_jitter_ms,
+        realistic=args.realistic,
         fault_rate=args.fault_rate,
         fault_kind=args.fault_kind,
         timeout_s=args.timeout_s,

@@ -1,0 +1,164 @@
+"""Personalisation of one recipient: the template (cached by message version), the
+render, and the rewriting of button links to the signed click redirect.
+
+Everything that can go wrong here is that recipient's ``ERROR / TEMPLATE_ERROR``:
+whatever the template or ``jsonParam`` makes the renderer raise (``TemplateError``,
+``RecursionError``, ``MemoryError``, anything) never leaves :meth:`Personalizer.personalize`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hushcast.delivery.job import Job, clean_text
+from hushcast.messages.render import (
+    ContactData,
+    MessageTemplate,
+    RenderedMessage,
+    TemplateError,
+    compile_message,
+)
+from hushcast.tracking.links import make_click_url
+
+# A stored link is a template when Velocity or a merge tag may change it per recipient.
+_TEMPLATED = re.compile(r"\$|#[a-zA-Z{]|%[A-Za-z0-9_.]+\|[^%\n]*%")
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderFailure:
+    """Why a recipient's message could not be personalised (a cleaned description)."""
+
+    description: str
+
+
+@dataclasses.dataclass
+class _Compiled:
+    template: MessageTemplate | None
+    error: str | None
+    # Stored button links that may be rewritten (literal, http(s)); None where not.
+    trackable: list[str | None]
+
+
+async def render_recipient(
+    template: MessageTemplate, contact: ContactData | None, json_param: str | None
+) -> RenderedMessage:
+    """The one call that renders a recipient: in-process within a small budget, in the
+    template sandbox process past it, never holding the event loop (see
+    MessageTemplate.render_async and docs/security.md)."""
+    return await template.render_async(contact, json_param)
+
+
+def describe(exc: BaseException) -> str:
+    """A short, storable description of a render failure."""
+    if isinstance(exc, TemplateError):
+        text = str(exc)
+    elif isinstance(exc, RecursionError):
+        text = "the template or jsonParam is nested too deeply"
+    elif isinstance(exc, MemoryError):
+        text = "the template needs too much memory"
+    else:
+        text = f"the template could not be rendered ({type(exc).__name__}: {exc})"
+    return clean_text(text, 300) or "the template could not be rendered"
+
+
+def trackable_links(buttons: Any) -> list[str | None]:
+    """Per stored button: its literal http(s) link, or None (templated, tg://, missing)."""
+    out: list[str | None] = []
+    for button in buttons or []:
+        link = ""
+        if isinstance(button, dict):
+            link = str(button.get("link") or button.get("url") or "").strip()
+        literal = (
+            link.lower().startswith(("http://", "https://")) and _TEMPLATED.search(link) is None
+        )
+        out.append(link if literal else None)
+    return out
+
+
+def track_clicks(
+    rendered: RenderedMessage,
+    trackable: list[str | None],
+    delivery_id: int,
+    public_url: str,
+    secret: str,
+) -> RenderedMessage:
+    """Rewrites the button links that are the stored message's own literal links to the
+    signed ``/c/`` redirect. A link that came out of the render different from the stored
+    literal (its host may come from ``jsonParam``), or whose stored form is a template, is
+    sent as it is: the redirect never points where the sender of ``jsonParam`` chose."""
+    if not rendered.buttons:
+        return rendered
+    buttons = []
+    changed = False
+    for i, button in enumerate(rendered.buttons):
+        stored = trackable[i] if i < len(trackable) else None
+        if stored is not None and button.get("url") == stored:
+            buttons.append(
+                {**button, "url": make_click_url(public_url, secret, delivery_id, stored)}
+            )
+            changed = True
+        else:
+            buttons.append(button)
+    return dataclasses.replace(rendered, buttons=buttons) if changed else rendered
+
+
+class Personalizer:
+    """Templates compiled once per (message id, version), rendered per recipient.
+
+    The version is the message's ``updated_at`` as the pre-send check read it, so a
+    ``PUT`` applies to every send whose check starts after the ``PUT`` committed.
+    """
+
+    def __init__(
+        self,
+        load_message: Callable[[int], Awaitable[Any]],
+        *,
+        click_tracking: bool,
+        public_url: str,
+        secret: Callable[[], str],
+    ) -> None:
+        self._load = load_message
+        self.click_tracking = click_tracking
+        self.public_url = public_url
+        self._secret = secret
+        self._cache: dict[tuple[int, object], _Compiled] = {}
+
+    async def _compiled(self, message_id: int, version: object) -> _Compiled:
+        found = self._cache.get((message_id, version))
+        if found is not None:
+            return found
+        row = await self._load(message_id)
+        if row is None:
+            compiled = _Compiled(None, "the message was deleted", [])
+        else:
+            try:
+                compiled = _Compiled(compile_message(row), None, trackable_links(row.buttons))
+            except Exception as exc:  # any failure is this message's TEMPLATE_ERROR
+                compiled = _Compiled(None, describe(exc), [])
+        # Older versions of this message are of no use any more.
+        for key in [k for k in self._cache if k[0] == message_id]:
+            del self._cache[key]
+        self._cache[(message_id, version)] = compiled
+        if row is not None and row.updated_at != version:
+            # Changed again since the check: the newer text is as right for this send.
+            self._cache[(message_id, row.updated_at)] = compiled
+        return compiled
+
+    async def personalize(self, job: Job, version: object) -> RenderedMessage | RenderFailure:
+        """The recipient's message, or why it cannot be made. Only loading the message
+        may raise (the database is unreachable): that is not the row's fault."""
+        compiled = await self._compiled(job.message_id, version)
+        if compiled.template is None:
+            return RenderFailure(compiled.error or "the template could not be compiled")
+        try:
+            rendered = await render_recipient(compiled.template, job.contact, job.json_param)
+            if self.click_tracking:
+                rendered = track_clicks(
+                    rendered, compiled.trackable, job.id, self.public_url, self._secret()
+                )
+            return rendered
+        except Exception as exc:  # RecursionError, MemoryError, a bug: this row only
+            return RenderFailure(describe(exc))

@@ -1,0 +1,489 @@
+"""One bot's sender: its buffer of claimed rows, the pacing loop, check-and-send.
+
+The sender owns no rule: the pre-send check and Telegram's answers become decisions in
+``delivery/decide.py``, personalisation is ``delivery/personalize.py``, outcomes are
+written by ``delivery/outbox.py``, and every read and write goes through the
+``DeliveryStore`` it is given (``delivery/store.py``). What stays here is when things
+happen: claims, planning and flushes as background chores, slots from the pacer, the
+per-chat limits, requests in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import heapq
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from hushcast.core.config import Settings
+from hushcast.core.timeutil import utcnow
+from hushcast.delivery import decide, metrics
+from hushcast.delivery import status as st
+from hushcast.delivery.decide import Action, Decision
+from hushcast.delivery.job import Job, outcome
+from hushcast.delivery.outbox import Outbox, RepeatedErrors
+from hushcast.delivery.personalize import Personalizer, RenderFailure
+from hushcast.delivery.ratelimit import ChatLimiter, Pacer
+from hushcast.delivery.store import BotSettings, CheckItem, DeliveryStore
+from hushcast.messages.render import RenderedMessage
+from hushcast.telegram.client import SendResult, TelegramClient
+
+log = logging.getLogger("hushcast.worker")
+
+OUTCOME_FLUSH_S = 0.1
+MAX_GROUP = 100
+MAX_CHECKS = 4  # pre-send checks in flight at once (each in a database thread)
+GROUP_TICK_S = 0.01
+IDLE_EXIT_S = 10.0
+TX_CLAIM = 50
+CHECK_FAILED_PAUSE_S = 0.5
+
+
+@dataclass(order=True)
+class _Deferred:
+    ready_at: float
+    job: Job = field(compare=False)
+
+
+class AppSender:
+    """Sends one bot's queue while this worker holds the bot's lease."""
+
+    def __init__(
+        self,
+        store: DeliveryStore,
+        client: TelegramClient,
+        settings: Settings,
+        app_id: int,
+        worker_id: str,
+        paused_until: datetime | None = None,
+        secret: Callable[[], str] = lambda: "",
+        errors: RepeatedErrors | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.client = client
+        self.app_id = app_id
+        self.worker_id = worker_id
+        self.stopping = False
+        self.buffer: deque[Job] = deque()
+        self.deferred: list[_Deferred] = []
+        self.inflight: set[asyncio.Task[None]] = set()
+        self.checks: set[asyncio.Task[None]] = set()
+        self.checking = 0
+        self.woken = asyncio.Event()
+        self.errors = errors or RepeatedErrors()
+        self.outbox = Outbox(store, app_id, self.errors)
+        self.personalizer = Personalizer(
+            store.load_message,
+            click_tracking=settings.click_tracking,
+            public_url=settings.public_url,
+            secret=secret,
+        )
+        self.paused_until_mono = 0.0
+        if paused_until is not None:
+            remaining = (paused_until - utcnow()).total_seconds()
+            if remaining > 0:
+                self.paused_until_mono = time.monotonic() + remaining
+        self.sent = 0
+        self.rate_limited = 0
+        self.chores: dict[str, asyncio.Task[None]] = {}
+        self.planning = True
+        self.claim_exhausted_at = 0.0
+        self.pacer = Pacer(1.0)
+        self.chats = ChatLimiter(1.0, 20.0)
+        self.bot_token = ""
+        self.bot_label = str(app_id)
+        self.paid = False
+
+    # -- the loop -----------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            await self._run()
+        except Exception:
+            log.exception("sender for app %s failed", self.app_id)
+        finally:
+            await self._shutdown()
+
+    async def _run(self) -> None:
+        bot = await self.store.load_bot(self.app_id)
+        if bot is None:
+            return
+        self._apply_settings(bot)
+        rate = 1.0 / self.pacer.interval
+        sem_limit = self.settings.worker_concurrency
+        # About 0.2 s of sends per claim (at least 50, at most WORKER_BATCH_SIZE): at
+        # full speed 200-row claims were what the sends waited for, and a claim much
+        # larger holds the event loop's GIL long enough to stall the pacing.
+        claim_size = max(50, min(self.settings.worker_batch_size, int(rate * 0.2)))
+
+        last_flush = time.monotonic()
+        last_renew = time.monotonic()
+        last_plan_check = 0.0
+        last_finish_check = 0.0
+        idle_since: float | None = None
+        self.planning = True
+        self.claim_exhausted_at = 0.0
+        last_tx_claim = 0.0
+
+        while not self.stopping:
+            now = time.monotonic()
+            if now - last_renew > self.settings.worker_lease_s / 3:
+                held = await self.store.renew_lease(
+                    self.app_id, self.worker_id, self.settings.worker_lease_s
+                )
+                last_renew = now
+                if not held:
+                    log.warning("lost the lease of app %s", self.app_id)
+                    break
+                # Pick up changed settings (rates, paid mode, a new bot token).
+                bot = await self.store.load_bot(self.app_id)
+                if bot is None:
+                    break
+                self._apply_settings(bot)
+            # Database chores run beside the sends, one of each kind at a time, so
+            # a slow write never stalls the pacing of the next sends.
+            if now - last_flush >= OUTCOME_FLUSH_S and self._chore_free("flush"):
+                self._chore("flush", self._flush_chore())
+                last_flush = now
+            if (self.planning or now - last_plan_check > 1.0) and self._chore_free("plan"):
+                self._chore("plan", self._plan_chore())
+                last_plan_check = now
+            if self._chore_free("claim"):
+                if (
+                    len(self.buffer) < claim_size // 2
+                    and now - self.claim_exhausted_at > self.settings.worker_poll_s
+                ):
+                    self._chore(
+                        "claim", self._claim_chore(claim_size - len(self.buffer), claim_size)
+                    )
+                    last_tx_claim = now
+                elif now - last_tx_claim > self.settings.worker_poll_s:
+                    # Transactional messages go before the broadcast rows already
+                    # buffered, so look for them even while the buffer is full.
+                    self._chore("claim", self._claim_chore(TX_CLAIM, 0, True))
+                    last_tx_claim = now
+            self._release_deferred(now)
+
+            if not self.buffer:
+                if (
+                    not self.inflight
+                    and not self.checks
+                    and not self.planning
+                    and not self.deferred
+                    and not self.chores
+                ):
+                    if now - last_finish_check > 0.5:
+                        await self.outbox.flush()
+                        with contextlib.suppress(Exception):
+                            await self.store.finish_broadcasts(self.app_id)
+                        last_finish_check = now
+                    idle_since = idle_since or now
+                    if now - idle_since > IDLE_EXIT_S:
+                        break
+                # An idle sender sleeps until its next poll or until woken (wake()).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.woken.wait(), self._sleep_hint(now))
+                self.woken.clear()
+                continue
+            idle_since = None
+
+            if now < self.paused_until_mono:
+                await asyncio.sleep(min(self.paused_until_mono - now, 0.5))
+                continue
+            capacity = sem_limit - len(self.inflight) - self.checking
+            if capacity <= 0 or len(self.checks) >= MAX_CHECKS:
+                await asyncio.wait(
+                    self.inflight | self.checks, timeout=0.05, return_when=asyncio.FIRST_COMPLETED
+                )
+                continue
+            wanted = min(len(self.buffer), MAX_GROUP, capacity)
+            n = self.pacer.take(now, wanted)
+            if n == 0:
+                await asyncio.sleep(max(GROUP_TICK_S, min(self.pacer.wait_time(now), 0.05)))
+                continue
+            group: list[Job] = []
+            while self.buffer and len(group) < n:
+                job = self.buffer.popleft()
+                ready = self.chats.ready_at(job.token, now)
+                if ready > now:
+                    heapq.heappush(self.deferred, _Deferred(ready, job))
+                    continue
+                # Reserve the chat's slot now, so a second row for the same chat
+                # in this group waits its turn.
+                self.chats.record(job.token, now)
+                group.append(job)
+            # The check runs beside the loop: the next group's slots are taken on
+            # time while this one waits for the database, and this group is sent
+            # the moment its check returns.
+            self._spawn(self.checks, self._check_and_send(group, n))
+            if n < wanted:
+                # Paced: let a few slots accumulate, so each check covers a group
+                # rather than one row (10 ms is 10 sends at 1,000/s).
+                await asyncio.sleep(GROUP_TICK_S)
+
+    def _spawn(self, tasks: set[asyncio.Task[None]], coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def _check_and_send(self, group: list[Job], taken: int) -> None:
+        """Mute/token/broadcast check of one group, then its sends, at once."""
+        self.checking += len(group)
+        try:
+            sendable = await self._check(group)
+        except Exception as exc:
+            # The database is unreachable (nothing a row does gets here: see
+            # _check): the rows stay claimed and go back to the front of the
+            # buffer; the bot pauses briefly before retrying.
+            self.errors.report(f"app {self.app_id}: pre-send check", "pre-send check failed", exc)
+            self.pacer.give_back(taken)
+            self.buffer.extendleft(reversed(group))
+            self.paused_until_mono = max(
+                self.paused_until_mono, time.monotonic() + CHECK_FAILED_PAUSE_S
+            )
+            return
+        finally:
+            self.checking -= len(group)
+        self.errors.resolved(f"app {self.app_id}: pre-send check")
+        sent_at = time.monotonic()
+        if sent_at < self.paused_until_mono or self.stopping:
+            # A 429 arrived while this group was being checked: it waits with the rest.
+            self.pacer.give_back(taken)
+            self.buffer.extendleft(job for job, _ in reversed(sendable))
+            return
+        # The window counts the real dispatch time: Telegram counts what arrives.
+        self.pacer.dispatched(taken, len(sendable), sent_at)
+        for job, rendered in sendable:
+            self.chats.record(job.token, sent_at, replace_last=True)
+            self._spawn(self.inflight, self._send(job, rendered, sent_at))
+
+    async def _check(self, group: list[Job]) -> list[tuple[Job, RenderedMessage]]:
+        """The pre-send check of every row, for the chat id it goes to now (after a
+        migration, the new one), then personalisation. Only a database failure raises."""
+        if not group:
+            return []
+        items = [CheckItem(j.id, j.token, moved=j.token != j.stored_token) for j in group]
+        states = await self.store.pre_send_state(self.app_id, items)
+        sendable: list[tuple[Job, RenderedMessage]] = []
+        for job in group:
+            state = states.get(job.id)
+            decision = decide.before_send(job, state)
+            if decision.action is not Action.SEND or state is None:
+                self._apply(job, decision)
+                continue
+            rendered = await self.personalizer.personalize(job, state.message_version)
+            if isinstance(rendered, RenderFailure):
+                self._apply(job, decide.template_failed(rendered.description))
+                continue
+            sendable.append((job, rendered))
+        return sendable
+
+    def _chore_free(self, name: str) -> bool:
+        task = self.chores.get(name)
+        return task is None or task.done()
+
+    def _chore(self, name: str, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self.chores[name] = task
+        task.add_done_callback(functools.partial(self._chore_done, name))
+
+    def _chore_done(self, name: str, task: asyncio.Task[Any]) -> None:
+        if self.chores.get(name) is task:
+            del self.chores[name]
+        if not task.cancelled() and task.exception() is not None:
+            self.errors.report(f"app {self.app_id}: {name}", f"{name} failed", task.exception())
+
+    async def _flush_chore(self) -> None:
+        if not await self.outbox.flush():
+            await asyncio.sleep(CHECK_FAILED_PAUSE_S)
+
+    async def _plan_chore(self) -> None:
+        """Plans batch after batch (each its own transaction) until nothing is due.
+
+        Back to back: waiting for the send loop's next pass between batches added
+        40-70 ms per batch. Claims still get in between, as each batch commits.
+        """
+        try:
+            while not self.stopping:
+                self.planning = await self.store.plan(self.app_id, self.settings.plan_batch_size)
+                self.claim_exhausted_at = 0.0  # rows were just queued: claim at once
+                self.woken.set()
+                if not self.planning:
+                    break
+            self.errors.resolved(f"app {self.app_id}: planning")
+        except Exception as exc:
+            self.errors.report(f"app {self.app_id}: planning", "planning failed", exc)
+            await asyncio.sleep(CHECK_FAILED_PAUSE_S)
+
+    async def _claim_chore(self, limit: int, claim_size: int, tx_only: bool = False) -> None:
+        try:
+            jobs = await self.store.claim(self.app_id, limit, self.settings.worker_lease_s, tx_only)
+        except Exception as exc:
+            self.errors.report(f"app {self.app_id}: claim", "claim failed", exc)
+            await asyncio.sleep(CHECK_FAILED_PAUSE_S)
+            return
+        self.errors.resolved(f"app {self.app_id}: claim")
+        self._enqueue(jobs)
+        if not tx_only and len(jobs) < claim_size // 2:
+            self.claim_exhausted_at = time.monotonic()
+
+    def _apply_settings(self, bot: BotSettings) -> None:
+        self.bot_token = bot.bot_token
+        self.bot_label = bot.username
+        self.paid = bot.paid
+        self.pacer.set_rate(bot.rate, self.settings.rate_safety)
+        safety = self.settings.rate_safety
+        self.chats.configure(bot.private_chat_per_second * safety, bot.group_per_minute * safety)
+
+    def _enqueue(self, jobs: list[Job]) -> None:
+        """Transactional jobs to the front of the buffer (in order), broadcasts to the back."""
+        urgent = [j for j in jobs if j.broadcast_id is None]
+        self.buffer.extendleft(reversed(urgent))
+        self.buffer.extend(j for j in jobs if j.broadcast_id is not None)
+
+    def _sleep_hint(self, now: float) -> float:
+        if self.chores.get("claim") is not None:
+            return 0.005  # rows are on their way
+        if self.deferred:
+            return max(0.001, min(self.deferred[0].ready_at - now, self.settings.worker_poll_s))
+        return self.settings.worker_poll_s if not self.inflight else 0.01
+
+    def _release_deferred(self, now: float) -> None:
+        while self.deferred and self.deferred[0].ready_at <= now:
+            self.buffer.appendleft(heapq.heappop(self.deferred).job)
+
+    async def _send(self, job: Job, rendered: RenderedMessage, stamp: float) -> None:
+        start = time.monotonic()
+        if start - stamp > 0.0005:
+            self.pacer.started(stamp, start)
+        try:
+            if rendered.image_source:
+                result: SendResult = await self.client.send_photo(
+                    self.bot_token,
+                    job.token,
+                    rendered.image_source,
+                    rendered.text,
+                    buttons=rendered.buttons or None,
+                    allow_paid_broadcast=self.paid,
+                )
+            else:
+                result = await self.client.send_message(
+                    self.bot_token,
+                    job.token,
+                    rendered.text,
+                    buttons=rendered.buttons or None,
+                    allow_paid_broadcast=self.paid,
+                )
+        except Exception as exc:  # a bug or an unexpected transport failure
+            result = SendResult(ok=False, transport_error=type(exc).__name__)
+        metrics.SEND_LATENCY.observe(time.monotonic() - start)
+        self._apply(job, decide.after_send(job, result, self.settings.worker_max_attempts))
+
+    # -- applying decisions --------------------------------------------------
+
+    def _apply(self, job: Job, d: Decision) -> None:
+        now = utcnow()
+        if d.action is Action.FINISH:
+            if d.attempts is not None:
+                job.attempts = d.attempts
+            if d.status == st.DELIVERED:
+                self.sent += 1
+            if d.deactivate:
+                self.outbox.deactivate.append((job.token, d.description or "chat gone"))
+            self._finish(
+                job,
+                outcome(
+                    job,
+                    d.status or st.ERROR,
+                    now,
+                    error_type=d.error_type,
+                    error_name=d.error_name,
+                    description=d.description,
+                    message_id=d.message_id,
+                    token=job.stored_token if d.keep_stored_token else None,
+                ),
+            )
+        elif d.action is Action.REQUEUE:
+            self.outbox.requeue_ids.append(job.id)
+        elif d.action is Action.RETRY:
+            job.attempts = d.attempts if d.attempts is not None else job.attempts + 1
+            self.outbox.add(
+                outcome(job, st.IN_QUEUE, now, available_at=now + timedelta(seconds=d.delay)),
+                job.stored_token,
+            )
+        elif d.action is Action.PAUSE_BOT:
+            # Honour retry_after for the whole bot; the row goes back to the front.
+            self.rate_limited += 1
+            metrics.TELEGRAM_429.labels(self.bot_label).inc()
+            mono = time.monotonic()
+            resume = mono + d.delay
+            self.paused_until_mono = max(self.paused_until_mono, resume)
+            # Beyond the pause, the bot's rate drops and climbs back slowly (AIMD).
+            self.pacer.rate_limited(mono, resume)
+            self.buffer.appendleft(job)
+            self._spawn(
+                self.inflight,
+                self._quietly(
+                    "pause",
+                    self.store.set_paused_until(self.app_id, now + timedelta(seconds=d.delay)),
+                ),
+            )
+        elif d.action is Action.MIGRATE and d.chat_id is not None:
+            old, job.token = job.token, d.chat_id
+            job.migrations += 1
+            # Back to the front: the next pass checks (mute, token) the new chat id.
+            self.buffer.appendleft(job)
+            self._spawn(
+                self.inflight,
+                self._quietly("migration", self.store.migrate_token(self.app_id, old, d.chat_id)),
+            )
+        # DROP: the row is gone; nothing to record.
+
+    async def _quietly(self, what: str, coro: Any) -> None:
+        try:
+            await coro
+        except Exception as exc:
+            self.errors.report(f"app {self.app_id}: {what}", f"{what} not recorded", exc)
+
+    def _finish(self, job: Job, result: dict[str, Any]) -> None:
+        self.outbox.add(result, job.stored_token)
+        metrics.MESSAGES.labels(self.bot_label, result["b_error_name"] or result["b_status"]).inc()
+
+    async def _shutdown(self) -> None:
+        if self.chores:
+            # A claim finishing now still lands in the buffer, and is requeued below.
+            await asyncio.gather(*list(self.chores.values()), return_exceptions=True)
+        if self.checks:
+            # Checked groups are sent (and land in inflight); failed ones go back.
+            await asyncio.gather(*list(self.checks), return_exceptions=True)
+        if self.inflight:
+            await asyncio.gather(*list(self.inflight), return_exceptions=True)
+        for d in self.deferred:
+            self.buffer.append(d.job)
+        self.deferred = []
+        self.outbox.requeue_ids.extend(j.id for j in self.buffer)
+        self.buffer.clear()
+        for _ in range(20):
+            try:
+                if await self.outbox.flush():
+                    break
+            except Exception:
+                pass
+            await asyncio.sleep(0.5)
+        with contextlib.suppress(Exception):
+            await self.store.release_lease(self.app_id, self.worker_id)
+
+    def wake(self) -> None:
+        """New work may be committed for this bot: plan and claim on the next pass,
+        instead of at the next plan check or after the claim back-off."""
+        self.planning = True
+        self.claim_exhausted_at = 0.0
+        self.woken.set()

@@ -1,0 +1,98 @@
+"""The SQL DeliveryStore on SQLite and PostgreSQL: the pre-send check reads the chat id
+a row goes to, the outcome flush survives rows the database refuses."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from hushcast.core.db import Database
+from hushcast.delivery import status as st
+from hushcast.delivery.job import Job, outcome
+from hushcast.delivery.outbox import Outbox
+from hushcast.delivery.store import CheckItem, SqlDeliveryStore
+from tests.broadcasts import add_delivery, add_message, app_id, delivery_rows
+
+NOW = datetime(2030, 1, 1)
+
+
+def broadcast(client: TestClient, db: Database, app_uuid: str) -> tuple[int, int]:
+    mid = add_message(db)
+    r = client.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid})
+    assert r.status_code == 201, r.text
+    bid = int(r.json()["broadcastId"])
+    client.post(f"/v1/broadcast/{bid}/pause")  # keep the worker-less broadcast still
+    return bid, mid
+
+
+def row(db: Database, app_uuid: str, bid: int, mid: int, token: str) -> int:
+    return add_delivery(
+        db, app_uuid=app_uuid, message_id=mid, token=token, status=st.SENDING, broadcast_id=bid
+    )
+
+
+def test_pre_send_state_is_read_for_the_chat_id_given(
+    client: TestClient, db: Database, app_uuid: str
+) -> None:
+    bid, mid = broadcast(client, db, app_uuid)
+    rid = row(db, app_uuid, bid, mid, "-5")
+    other = row(db, app_uuid, bid, mid, "-1007")
+    assert client.post(f"/v1/apps/{app_uuid}/token/mute", json={"token": "-1005"}).status_code < 300
+    store = SqlDeliveryStore(db)
+    aid = app_id(db, app_uuid)
+
+    async def check(items: list[CheckItem]) -> Any:
+        return await store.pre_send_state(aid, items)
+
+    stored = asyncio.run(check([CheckItem(rid, "-5")]))[rid]
+    moved = asyncio.run(check([CheckItem(rid, "-1005", moved=True)]))[rid]
+    onto_other = asyncio.run(check([CheckItem(rid, "-1007", moved=True)]))[rid]
+    assert stored.muted_until is None and not stored.duplicate
+    assert moved.muted_until is not None and not moved.duplicate
+    assert onto_other.duplicate
+    assert stored.broadcast_status == st.B_PAUSED
+    assert isinstance(stored.message_version, datetime)
+    assert other in asyncio.run(check([CheckItem(other, "-1007")]))
+
+
+def _job(rid: int, token: str, bid: int, mid: int) -> Job:
+    return Job(
+        id=rid,
+        kind=st.KIND_BROADCAST,
+        token=token,
+        contact_id=None,
+        message_id=mid,
+        json_param=None,
+        broadcast_id=bid,
+        attempts=0,
+    )
+
+
+def test_outcome_batch_with_a_refused_row_is_split_and_the_rest_written(
+    client: TestClient, db: Database, app_uuid: str
+) -> None:
+    bid, mid = broadcast(client, db, app_uuid)
+    ids = [row(db, app_uuid, bid, mid, str(9000 + i)) for i in range(6)]
+    box = Outbox(SqlDeliveryStore(db), app_id(db, app_uuid))
+    for i, rid in enumerate(ids[:4]):
+        box.add(outcome(_job(rid, str(9000 + i), bid, mid), st.DELIVERED, NOW, message_id=i + 1))
+    # A description as it came from a renderer (NUL and all), not cleaned: PostgreSQL
+    # refuses it in text. And a row moved onto a chat its broadcast already has (the
+    # unique index refuses it on both databases).
+    raw = outcome(_job(ids[4], "9004", bid, mid), st.ERROR, NOW, error_name=st.TEMPLATE_ERROR)
+    raw["b_description"] = "bad\x00template"
+    box.add(raw)
+    moved = _job(ids[5], "9000", bid, mid)
+    moved.stored_token = "9005"
+    box.add(outcome(moved, st.DELIVERED, NOW, message_id=99), stored_token="9005")
+    assert asyncio.run(box.flush()) is True
+    rows = {r.id: r for r in delivery_rows(db, broadcast_id=bid)}
+    assert [rows[i].status for i in ids[:4]] == [st.DELIVERED] * 4
+    assert rows[ids[4]].status == st.ERROR  # recorded (SQLite stores NUL; PostgreSQL not)
+    if not db.is_sqlite:
+        assert "\x00" not in (rows[ids[4]].description or "")
+    assert (rows[ids[5]].status, rows[ids[5]].token) == (st.DELIVERED, "9005")
+    assert box.dropped == 0
