@@ -90,7 +90,7 @@ async def test_deeply_nested_json_param_is_a_failure_not_an_exception() -> None:
     messages.row.text = "Hi $data.get('a')"
     r = await personalizer(messages).personalize(job('{"a": ' + "[" * 600 + "]" * 600 + "}"), V1)
     assert isinstance(r, RenderFailure)
-    assert "nested too deeply" in r.description
+    assert "nested deeper than 64 levels" in r.description
 
 
 def test_trackable_links_are_literal_http_links() -> None:
