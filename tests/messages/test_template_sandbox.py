@@ -224,7 +224,7 @@ def test_render_async_moves_heavy_renders_to_the_sandbox() -> None:
     before = box.renders
     light = MessageTemplate("Hi $!data.get('n')", None, None)
     heavy = MessageTemplate(
-        "#foreach($i in [1..3000])#set($s = \"$i\")#end done $!data.get('n')", None, None
+        "#foreach($i in [1..6000])#set($s = \"$i\")#end done $!data.get('n')", None, None
     )
 
     async def go() -> tuple[str, str]:
