@@ -24,7 +24,7 @@ from hushcast.contacts.schemas import (
     ContactTokenOut,
     ContactUpsertResult,
 )
-from hushcast.core.errors import BadRequest, NotFound
+from hushcast.core.errors import ApiError, BadRequest, NotFound
 from hushcast.core.timeutil import iso, utcnow
 
 MAX_CONTACTS_PER_REQUEST = 10_000
@@ -193,6 +193,18 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+def _check_free(it: ContactItem, col: str, value: str, others: set[Ref]) -> None:
+    """An identifier names one contact per organisation (a unique index says so too):
+    giving the matched contact a value another contact holds is a 409, not a merge."""
+    if not others:
+        return
+    name = next(n for n, c in IDENTIFIERS.items() if c == col)
+    other = min(others)
+    whose = f"contact {other[1]}" if other[0] == DB else "another contact of this request"
+    loc = f"{it.where}.{name}" if it.where else name
+    raise ApiError(409, f"{loc}: '{value}' already belongs to {whose}")
+
+
 def upsert_contacts(
     conn: Connection, org_id: int, items: list[ContactItem]
 ) -> tuple[list[int], list[bool]]:
@@ -257,6 +269,7 @@ def upsert_contacts(
                 if w.values[col] == value:
                     continue
                 if col in holders:
+                    _check_free(it, col, value, holders[col].get(value, set()) - {ref})
                     release(col, w.values[col], ref)
                     hold(col, value, ref)
                 w.values[col] = value

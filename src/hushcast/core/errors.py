@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("hushcast.api")
@@ -120,6 +120,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _db_data_error(_req: Request, exc: DataError) -> JSONResponse:
         log.info("value rejected by the database: %s", type(exc.orig).__name__)
         return problem(400, BAD_VALUE)
+
+    # A unique key (or a row another request just deleted) lost a race with a concurrent
+    # request: the client may retry, and the retry sees the committed state.
+    @app.exception_handler(IntegrityError)
+    async def _db_conflict(_req: Request, exc: IntegrityError) -> JSONResponse:
+        log.info("conflict with a concurrent change: %s", type(exc.orig).__name__)
+        return problem(
+            409,
+            "The request conflicted with a concurrent change of the same data; retry it",
+            {"Retry-After": "1"},
+        )
 
     @app.exception_handler(DBAPIError)
     async def _db_error(_req: Request, exc: DBAPIError) -> JSONResponse:
