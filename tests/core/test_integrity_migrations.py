@@ -170,3 +170,85 @@ def _unique_indexes(conn: Connection) -> set[str]:
         text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'contacts'")
     ).all()
     return {r[0] for r in rows if "UNIQUE" in r[1]}
+
+
+def test_chat_ids_are_normalised_and_collisions_merged(old_db: Database) -> None:
+    from hushcast.delivery.models import deliveries
+    from hushcast.messages.models import messages
+    from hushcast.mute.models import mute_events, mutes
+
+    later = T0 + timedelta(days=30)
+    with old_db.engine.begin() as conn:
+        org = _org(conn, "acme")
+        app, other_app = _app(conn, org, 1), _app(conn, org, 2)
+        old, new = _contact(conn, org, 0, email="a@x.io"), _contact(conn, org, 1, email="b@x.io")
+        tok = {"active": True, "created_at": T0}
+        conn.execute(
+            insert(app_tokens),
+            [
+                {"app_id": app, "contact_id": old, "token": "0123", **tok},
+                {"app_id": app, "contact_id": old, "token": "-0042", **tok},
+                {"app_id": app, "contact_id": new, "token": "+123", **tok},  # newest wins
+                {"app_id": app, "contact_id": old, "token": "@shop_news", **tok},
+                {"app_id": other_app, "contact_id": old, "token": "+0123", **tok},
+                {"app_id": app, "contact_id": old, "token": "0", **tok},  # not a chat id: kept
+            ],
+        )
+        conn.execute(
+            insert(mutes),
+            [
+                {"app_id": app, "token": "123", "muted_until": T0, "updated_at": T0},
+                {"app_id": app, "token": "0123", "muted_until": later, "updated_at": T0},
+                {"app_id": other_app, "token": "+5", "muted_until": T0, "updated_at": T0},
+            ],
+        )
+        conn.execute(
+            insert(mute_events),
+            [{"app_id": app, "token": t, "action": "mute", "at": T0} for t in ("0123", "+123")],
+        )
+        mid = conn.execute(
+            insert(messages)
+            .values(organization_id=org, name="m", text="t", created_at=T0, updated_at=T0)
+            .returning(messages.c.id)
+        ).scalar_one()
+        conn.execute(
+            insert(deliveries),
+            [
+                {
+                    "organization_id": org,
+                    "app_id": app,
+                    "message_id": mid,
+                    "kind": "test",
+                    "priority": 0,
+                    "token": t,
+                    "status": "DELIVERED",
+                    "attempts": 1,
+                    "available_at": T0,
+                    "created_at": T0,
+                }
+                for t in ("0123", "-0042")
+            ],
+        )
+
+    upgrade(old_db)
+
+    with old_db.read() as conn:
+        rows = {
+            (r.app_id, r.token): r.contact_id
+            for r in conn.execute(
+                select(app_tokens.c.app_id, app_tokens.c.token, app_tokens.c.contact_id)
+            )
+        }
+        assert rows == {
+            (app, "123"): new,
+            (app, "-42"): old,
+            (app, "@shop_news"): old,
+            (app, "0"): old,
+            (other_app, "123"): old,
+        }
+        assert {(r.app_id, r.token, r.muted_until) for r in conn.execute(select(mutes))} == {
+            (app, "123", later),
+            (other_app, "5", T0),
+        }
+        assert set(conn.execute(select(mute_events.c.token)).scalars()) == {"123"}
+        assert sorted(conn.execute(select(deliveries.c.token)).scalars()) == ["-42", "123"]

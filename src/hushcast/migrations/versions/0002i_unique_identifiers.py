@@ -1,4 +1,4 @@
-"""unique contact identifiers per organisation (duplicates merged first)
+"""unique contact identifiers per organisation; chat ids in canonical form
 
 Contacts sharing an externalCustomerId, phone or email within an organisation are
 one person: each group of them (transitively: a shares a phone with b, b an email
@@ -8,6 +8,12 @@ first); custom fields merge by name (the survivor's win, then the older contact'
 tokens, group memberships and delivery rows move to it. Then each identifier gets a
 unique index per organisation.
 
+Chat ids ("tokens") stored as "0123", "+123" or "-0042" become Telegram's canonical
+decimal form ("123", "-42") in app_tokens, mutes, mute_events and deliveries. When two
+spellings of one chat collide: a bot keeps the most recently registered token row (the
+other is deleted; it was the same chat), and a mute keeps the later ``muted_until``.
+Values that cannot be made a chat id are left as they are.
+
 Self-contained on purpose (no application imports): the lead re-chains revisions.
 
 Revision ID: 0002i
@@ -16,6 +22,7 @@ Revises: 0001
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -45,11 +52,27 @@ contacts = sa.table(
     sa.column("created_at", sa.DateTime),
     sa.column("updated_at", sa.DateTime),
 )
-app_tokens = sa.table("app_tokens", sa.column("contact_id", sa.Integer))
+app_tokens = sa.table(
+    "app_tokens",
+    sa.column("id", sa.Integer),
+    sa.column("app_id", sa.Integer),
+    sa.column("contact_id", sa.Integer),
+    sa.column("token", sa.String),
+)
+mutes = sa.table(
+    "mutes",
+    sa.column("app_id", sa.Integer),
+    sa.column("token", sa.String),
+    sa.column("muted_until", sa.DateTime),
+    sa.column("updated_at", sa.DateTime),
+)
+mute_events = sa.table("mute_events", sa.column("token", sa.String))
 group_contacts = sa.table(
     "group_contacts", sa.column("group_id", sa.Integer), sa.column("contact_id", sa.Integer)
 )
-deliveries = sa.table("deliveries", sa.column("contact_id", sa.Integer))
+deliveries = sa.table(
+    "deliveries", sa.column("contact_id", sa.Integer), sa.column("token", sa.String)
+)
 
 
 def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -162,8 +185,89 @@ def merge_duplicate_contacts(conn: sa.Connection) -> int:
     return removed
 
 
+# The same rule as hushcast.core.chat_ids (copied: migrations must not change with the app).
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
+
+
+def canonical_chat_id(token: str) -> str | None:
+    text = token.strip()
+    if len(text) > 40 or not _DECIMAL.fullmatch(text):
+        return None
+    number = int(text)
+    if number == 0 or abs(number) >= 10**16:
+        return None
+    return str(number)
+
+
+def _non_canonical(col: Any) -> Any:
+    # The old code stored chat ids stripped, and integers as str(int): only a leading "+"
+    # or leading zeros can make a decimal chat id non-canonical.
+    return sa.or_(col.like("0%"), col.like("+%"), col.like("-0%"), col.like("-+%"))
+
+
+def normalize_chat_ids(conn: sa.Connection) -> None:
+    # app_tokens: unique per (app, token).
+    rows = conn.execute(
+        sa.select(app_tokens.c.id, app_tokens.c.app_id, app_tokens.c.token).where(
+            _non_canonical(app_tokens.c.token)
+        )
+    ).all()
+    for row_id, app_id, token in sorted(rows):
+        canon = canonical_chat_id(token)
+        if canon is None or canon == token:
+            continue
+        other = conn.execute(
+            sa.select(app_tokens.c.id).where(
+                app_tokens.c.app_id == app_id, app_tokens.c.token == canon
+            )
+        ).scalar()
+        if other is None:
+            conn.execute(sa.update(app_tokens).where(app_tokens.c.id == row_id).values(token=canon))
+        elif int(other) > row_id:
+            conn.execute(sa.delete(app_tokens).where(app_tokens.c.id == row_id))
+        else:
+            conn.execute(sa.delete(app_tokens).where(app_tokens.c.id == other))
+            conn.execute(sa.update(app_tokens).where(app_tokens.c.id == row_id).values(token=canon))
+
+    # mutes: primary key (app, token).
+    rows = conn.execute(sa.select(mutes).where(_non_canonical(mutes.c.token))).all()
+    for m in rows:
+        canon = canonical_chat_id(m.token)
+        if canon is None or canon == m.token:
+            continue
+        other = conn.execute(
+            sa.select(mutes).where(mutes.c.app_id == m.app_id, mutes.c.token == canon)
+        ).first()
+        if other is None:
+            conn.execute(
+                sa.update(mutes)
+                .where(mutes.c.app_id == m.app_id, mutes.c.token == m.token)
+                .values(token=canon)
+            )
+            continue
+        conn.execute(
+            sa.update(mutes)
+            .where(mutes.c.app_id == m.app_id, mutes.c.token == canon)
+            .values(
+                muted_until=max(m.muted_until, other.muted_until),
+                updated_at=max(m.updated_at, other.updated_at),
+            )
+        )
+        conn.execute(sa.delete(mutes).where(mutes.c.app_id == m.app_id, mutes.c.token == m.token))
+
+    # History and queue rows: no uniqueness, every spelling becomes the canonical one.
+    for table in (mute_events, deliveries):
+        col = table.c.token
+        spellings = conn.execute(sa.select(col).where(_non_canonical(col)).distinct()).all()
+        for (token,) in spellings:
+            canon = canonical_chat_id(token)
+            if canon is not None and canon != token:
+                conn.execute(sa.update(table).where(col == token).values(token=canon))
+
+
 def upgrade() -> None:
     merge_duplicate_contacts(op.get_bind())
+    normalize_chat_ids(op.get_bind())
     for short, col in (("ext", "external_customer_id"), ("phone", "phone"), ("email", "email")):
         op.drop_index(f"ix_contacts_org_{short}", table_name="contacts")
         op.create_index(
@@ -172,7 +276,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Merged contacts stay merged.
+    # Merged contacts stay merged, chat ids canonical.
     for short, col in (("ext", "external_customer_id"), ("phone", "phone"), ("email", "email")):
         op.drop_index(f"uq_contacts_org_{short}", table_name="contacts")
         op.create_index(f"ix_contacts_org_{short}", "contacts", ["organization_id", col])
