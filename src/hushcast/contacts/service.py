@@ -12,6 +12,7 @@ from hushcast.contacts.contact_service import clean_identifier
 from hushcast.contacts.schemas import TokenOut, TokensResult
 from hushcast.core.chat_ids import parse_chat_id
 from hushcast.core.errors import BadRequest
+from hushcast.core.ids import positive_int
 from hushcast.core.timeutil import iso, utcnow
 
 MAX_TOKENS_PER_REQUEST = 10_000
@@ -40,9 +41,8 @@ def parse_token_items(body: dict[str, Any]) -> list[TokenItem]:
         token = parse_chat_id(entry.get("token"), f"tokens[{i}].token")
         contact_id = entry.get("contactId")
         if contact_id is not None:
-            if isinstance(contact_id, str) and contact_id.strip().isdigit():
-                contact_id = int(contact_id.strip())
-            if isinstance(contact_id, bool) or not isinstance(contact_id, int) or contact_id < 1:
+            contact_id = positive_int(contact_id)
+            if contact_id is None:
                 raise BadRequest(f"tokens[{i}].contactId must be a positive integer")
         identifiers = {}
         for name in IDENTIFIERS:

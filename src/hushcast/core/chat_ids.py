@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from hushcast.core.errors import BadRequest
+from hushcast.core.ids import ascii_int
 
 # Telegram chat ids have at most 52 significant bits; -100… supergroup ids stay well
 # below 10**16.
@@ -22,8 +23,6 @@ MAX_ABS_CHAT_ID = 10**16
 # Public usernames: 5-32 characters, letters, digits and underscores, starting with a letter
 # (a few historic ones have 4).
 _USERNAME = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}")
-# ASCII digits only: "\d" (and str.isdigit) would take "²" or Arabic-Indic digits.
-_DECIMAL = re.compile(r"[+-]?[0-9]+")
 
 CHAT_ID_FORM = (
     "a Telegram chat id: a decimal integer (negative for groups, -100… for supergroups) "
@@ -42,9 +41,11 @@ def normalize_chat_id(value: Any) -> str | None:
         text = value.strip()
         if _USERNAME.fullmatch(text):
             return text
-        if len(text) > 40 or not _DECIMAL.fullmatch(text):
+        # ASCII digits only (core.ids): "²" or Arabic-Indic digits are no chat id.
+        parsed = ascii_int(text, signed=True)
+        if parsed is None:
             return None
-        number = int(text)
+        number = parsed
     else:
         return None
     if number == 0 or abs(number) >= MAX_ABS_CHAT_ID:

@@ -6,7 +6,6 @@ check (see endpoints), the body checks are here.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy import Connection
 from hushcast.bots.service import NOT_REGISTERED
 from hushcast.core.chat_ids import is_empty, parse_chat_id
 from hushcast.core.errors import BadRequest, NotFound
+from hushcast.core.ids import ascii_int
 from hushcast.core.timeutil import FOREVER, iso, utcnow
 from hushcast.delivery import metrics
 from hushcast.mute import repository as repo
@@ -27,7 +27,6 @@ MAX_DURATION = 31_536_000
 DURATION_RANGE = f"Duration must be between {MIN_DURATION} and {MAX_DURATION} seconds"
 MAX_BULK = 1000
 
-_INT_STRING = re.compile(r"[+-]?\d+")
 _MUTED = metrics.MUTES.labels("mute")
 _UNMUTED = metrics.MUTES.labels("unmute")
 
@@ -75,8 +74,8 @@ def parse_duration(body: dict[str, Any]) -> int | None:
         if not value.is_integer():
             raise BadRequest(DURATION_NOT_POSITIVE)
         seconds = int(value)
-    elif isinstance(value, str) and _INT_STRING.fullmatch(value.strip()):
-        seconds = int(value.strip())
+    elif isinstance(value, str) and (parsed := ascii_int(value, signed=True)) is not None:
+        seconds = parsed
     else:
         raise BadRequest(DURATION_NOT_POSITIVE)
     if seconds <= 0:

@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from hushcast.broadcasts.service import MESSAGE_NOT_FOUND, app_for_org, positive_int
+from hushcast.broadcasts.service import MESSAGE_NOT_FOUND, app_for_org
 from hushcast.core.chat_ids import parse_chat_id
 from hushcast.core.errors import BadRequest, NotFound
+from hushcast.core.ids import positive_int
 from hushcast.core.timeutil import utcnow
 from hushcast.delivery import status as st
 from hushcast.delivery.wakeup import notify_work
