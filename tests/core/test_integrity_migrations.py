@@ -252,3 +252,81 @@ def test_chat_ids_are_normalised_and_collisions_merged(old_db: Database) -> None
         }
         assert set(conn.execute(select(mute_events.c.token)).scalars()) == {"123"}
         assert sorted(conn.execute(select(deliveries.c.token)).scalars()) == ["-42", "123"]
+
+
+def test_sqlite_rebuild_keeps_every_row_and_never_reuses_ids(old_db: Database) -> None:
+    with old_db.engine.begin() as conn:
+        org = _org(conn, "acme")
+        app = _app(conn, org, 1)
+        cids = [_contact(conn, org, i, email=f"{i}@x.io") for i in range(3)]
+        conn.execute(
+            insert(app_tokens),
+            [
+                {"app_id": app, "contact_id": c, "token": str(10 + c), "active": True}
+                | {"created_at": T0}
+                for c in cids
+            ],
+        )
+        gid = conn.execute(
+            insert(groups)
+            .values(organization_id=org, name="g", created_at=T0)
+            .returning(groups.c.id)
+        ).scalar_one()
+        conn.execute(insert(group_contacts), [{"group_id": gid, "contact_id": c} for c in cids])
+
+    upgrade(old_db)
+
+    with old_db.engine.begin() as conn:
+        # Nothing was cascaded away by the table rebuilds, ids kept.
+        assert sorted(conn.execute(select(contacts.c.id)).scalars()) == cids
+        assert len(conn.execute(select(app_tokens)).all()) == 3
+        assert len(conn.execute(select(group_contacts)).all()) == 3
+        assert conn.execute(select(apps.c.id)).scalar_one() == app
+        # Delete the newest contact: its id is not handed out again.
+        conn.execute(contacts.delete().where(contacts.c.id == cids[-1]))
+        assert _contact(conn, org, 9, email="new@x.io") > cids[-1]
+        if conn.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_migrated_sqlite_schema_matches_the_models(tmp_path: Any) -> None:
+    """Migrations and models describe the same SQLite schema (AUTOINCREMENT, unique and
+    partial indexes, foreign keys)."""
+    from hushcast.core.models import metadata
+
+    migrated = create_database(f"sqlite:///{tmp_path / 'migrated.db'}", null_pool=True)
+    upgrade(migrated)
+    built = create_database(f"sqlite:///{tmp_path / 'built.db'}", null_pool=True)
+    metadata.create_all(built.engine)
+
+    def describe(db: Database) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        with db.engine.connect() as conn:
+            for table in metadata.sorted_tables:
+                name = table.name
+                sql = conn.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE type='table' AND name=?", (name,)
+                ).scalar_one()
+                cols = conn.exec_driver_sql(f"PRAGMA table_info('{name}')").all()
+                idx = {
+                    (r[1], r[2], r[4])
+                    for r in conn.exec_driver_sql(f"PRAGMA index_list('{name}')")
+                    if not r[1].startswith("sqlite_autoindex")
+                }
+                fks = {
+                    tuple(r[2:6]) + (r[6],)
+                    for r in conn.exec_driver_sql(f"PRAGMA foreign_key_list('{name}')")
+                }
+                out[name] = {
+                    "autoincrement": "AUTOINCREMENT" in sql,
+                    "columns": [(c[1], c[2].upper(), c[3], c[5]) for c in cols],
+                    "indexes": idx,
+                    "fks": fks,
+                }
+        return out
+
+    try:
+        assert describe(migrated) == describe(built)
+    finally:
+        migrated.dispose()
+        built.dispose()
