@@ -110,3 +110,11 @@ def test_broadcast_message_id_superscript_is_400(
     # ASCII digits in a string still work, as Java clients send them.
     r = client.post("/v1/broadcast", json={"messageId": str(world["mid"]), "appId": world["app"]})
     assert r.status_code == 201, r.text
+
+
+def test_cli_token_import_reads_contact_ids_as_ascii_digits() -> None:
+    from hushcast.cli_client import _token_item
+
+    assert _token_item({"token": "5", "contactId": " 12 "}, ["contactId"])["contactId"] == 12
+    # Left as text (it used to raise ValueError in the CLI); the server answers 400.
+    assert _token_item({"token": "5", "contactId": "²"}, ["contactId"])["contactId"] == "²"

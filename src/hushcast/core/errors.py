@@ -18,6 +18,7 @@ PROBLEM_JSON = "application/problem+json"
 FASTAPI_BODY_ERROR = "There was an error parsing the body"
 OUT_OF_RANGE = "A number in the request is out of range"
 BAD_VALUE = "A value in the request cannot be stored (out of range or invalid characters)"
+CONFLICT = "The request conflicted with a concurrent change of the same data; retry it"
 
 
 class ApiError(Exception):
@@ -126,11 +127,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def _db_conflict(_req: Request, exc: IntegrityError) -> JSONResponse:
         log.info("conflict with a concurrent change: %s", type(exc.orig).__name__)
-        return problem(
-            409,
-            "The request conflicted with a concurrent change of the same data; retry it",
-            {"Retry-After": "1"},
-        )
+        return problem(409, CONFLICT, {"Retry-After": "1"})
 
     @app.exception_handler(DBAPIError)
     async def _db_error(_req: Request, exc: DBAPIError) -> JSONResponse:

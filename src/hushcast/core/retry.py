@@ -19,12 +19,11 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hushcast.core.db import Database
-from hushcast.core.errors import ApiError
+from hushcast.core.errors import CONFLICT, ApiError
 
 T = TypeVar("T")
 
 RETRY_ATTEMPTS = 5
-CONFLICT_DETAIL = "The request conflicted with a concurrent change of the same data; retry it"
 # PostgreSQL: serialization_failure, deadlock_detected.
 _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
@@ -32,7 +31,7 @@ _RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 class Conflict(ApiError):
     """409 for a race that kept being lost; the client may simply retry."""
 
-    def __init__(self, detail: str = CONFLICT_DETAIL) -> None:
+    def __init__(self, detail: str = CONFLICT) -> None:
         super().__init__(409, detail, {"Retry-After": "1"})
 
 
