@@ -99,6 +99,8 @@ def wipe(db: Database) -> None:
         if db.is_sqlite:
             for table in reversed(tables):
                 conn.execute(table.delete())
+            # Ids start at 1 again, as RESTART IDENTITY does below (tables use AUTOINCREMENT).
+            conn.execute(text("DELETE FROM sqlite_sequence"))
         else:
             names = ", ".join(f'"{t.name}"' for t in tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

@@ -31,6 +31,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from hushcast.core.ids import ascii_int
+
 if TYPE_CHECKING:
     import httpx
 
@@ -507,7 +509,10 @@ def _token_item(row: dict[str, str | None], columns: list[str]) -> dict[str, Any
         value = (row.get(name) or "").strip()
         if not value:
             continue
-        item[name] = int(value) if name == "contactId" and value.isdigit() else value
+        # ASCII digits only: "²".isdigit() is true and int("²") raises; the server
+        # answers any other value with a 400 naming the row.
+        number = ascii_int(value) if name == "contactId" else None
+        item[name] = value if number is None else number
     return item
 
 

@@ -39,8 +39,8 @@ def ten(client: TestClient, db: Database, app_uuid: str, fake_telegram: Any) -> 
     """Ten tokens t1..t10 of contacts c1..c10, with another bot's tokens interleaved."""
     other_app = connect_bot(client, fake_telegram)
     for i in range(1, 11):
-        register(client, app_uuid, [(f"t{i}", f"c{i}")])
-        register(client, other_app, [(f"o{i}", f"c{i}")])
+        register(client, app_uuid, [(f"@tok{i}", f"c{i}")])
+        register(client, other_app, [(f"@oth{i}", f"c{i}")])
     return app_uuid
 
 
@@ -73,11 +73,11 @@ def broadcast_row(db: Database, broadcast_id: int) -> Any:
 
 
 def test_whole_audience_one_batch(client: TestClient, db: Database, ten: str) -> None:
-    deactivate(db, ten, ["t3", "t7"])
+    deactivate(db, ten, ["@tok3", "@tok7"])
     bid = new_broadcast(client, db, ten)
     assert plan_all(db, bid) == [True]
     rows = {r.token: r for r in delivery_rows(db, broadcast_id=bid)}
-    assert sorted(rows) == sorted(f"t{i}" for i in range(1, 11))
+    assert sorted(rows) == sorted(f"@tok{i}" for i in range(1, 11))
     b = broadcast_row(db, bid)
     for token, r in rows.items():
         assert r.organization_id == org_id(db)
@@ -85,11 +85,11 @@ def test_whole_audience_one_batch(client: TestClient, db: Database, ten: str) ->
         assert r.message_id == b.message_id
         assert r.kind == st.KIND_BROADCAST
         assert r.priority == st.PRIORITY_BROADCAST
-        assert r.contact_id == contact_id(db, "c" + token[1:])
+        assert r.contact_id == contact_id(db, "c" + token.removeprefix("@tok"))
         assert r.attempts == 0
         assert r.created_at == NOW and r.available_at == NOW
         assert r.request_id is None
-        if token in ("t3", "t7"):
+        if token in ("@tok3", "@tok7"):
             assert (r.status, r.error_type, r.error_name) == (
                 st.UNAVAILABLE,
                 st.OTHER_ERRORS,
@@ -113,23 +113,23 @@ def test_whole_audience_one_batch(client: TestClient, db: Database, ten: str) ->
 def test_groups_and_excluded_groups(client: TestClient, db: Database, ten: str) -> None:
     c = {i: contact_id(db, f"c{i}") for i in range(1, 11)}
     # c2 has a second token for this bot: one recipient per token.
-    register(client, ten, [("t2b", "c2")])
+    register(client, ten, [("@tok2b", "c2")])
     a = add_group(db, [c[1], c[2], c[3]])
     b = add_group(db, [c[3], c[4]])
     empty = add_group(db, [])
 
     both = new_broadcast(client, db, ten, groups=[a, b])
     plan_all(db, both)
-    assert sorted(queued(db, both)) == ["t1", "t2", "t2b", "t3", "t4"]
+    assert sorted(queued(db, both)) == ["@tok1", "@tok2", "@tok2b", "@tok3", "@tok4"]
 
     minus = new_broadcast(client, db, ten, groups=[a], excludedGroups=[b])
     plan_all(db, minus)
-    assert sorted(queued(db, minus)) == ["t1", "t2", "t2b"]
+    assert sorted(queued(db, minus)) == ["@tok1", "@tok2", "@tok2b"]
 
     all_but = new_broadcast(client, db, ten, excludedGroups=[b, empty])
     plan_all(db, all_but)
     assert sorted(queued(db, all_but)) == sorted(
-        ["t1", "t2", "t2b"] + [f"t{i}" for i in range(5, 11)]
+        ["@tok1", "@tok2", "@tok2b"] + [f"@tok{i}" for i in range(5, 11)]
     )
 
     nobody = new_broadcast(client, db, ten, groups=[empty])
@@ -139,7 +139,7 @@ def test_groups_and_excluded_groups(client: TestClient, db: Database, ten: str) 
 
 
 def test_batches_give_the_same_result_as_one(client: TestClient, db: Database, ten: str) -> None:
-    deactivate(db, ten, ["t5"])
+    deactivate(db, ten, ["@tok5"])
     g = add_group(db, [contact_id(db, f"c{i}") for i in (1, 2, 4, 5, 8, 9, 10)])
     ex = add_group(db, [contact_id(db, "c9")])
     one = new_broadcast(client, db, ten, groups=[g], excludedGroups=[ex])
@@ -149,7 +149,7 @@ def test_batches_give_the_same_result_as_one(client: TestClient, db: Database, t
     assert plan_all(db, many, batch_size=3) == [False, False, False, True]
     assert queued(db, many) == queued(db, one)
     assert len(queued(db, many)) == 6
-    assert queued(db, many)["t5"] == st.UNAVAILABLE
+    assert queued(db, many)["@tok5"] == st.UNAVAILABLE
     b = broadcast_row(db, many)
     assert b.total_recipients == 6 and b.planned_at == NOW
     with db.read() as conn:
@@ -167,7 +167,7 @@ def test_batch_cursor_moves_by_token_ids(client: TestClient, db: Database, ten: 
     bid = new_broadcast(client, db, ten)
     with db.transaction() as conn:
         assert planner.plan_batch(conn, bid, NOW, 4) is False
-    assert sorted(queued(db, bid)) == ["t1", "t2", "t3", "t4"]
+    assert sorted(queued(db, bid)) == ["@tok1", "@tok2", "@tok3", "@tok4"]
     b = broadcast_row(db, bid)
     assert b.status == st.B_RUNNING and b.planned_at is None
     assert b.total_recipients == 4  # counted batch by batch, final once planned_at is set
@@ -197,7 +197,7 @@ def test_crash_mid_planning_does_not_duplicate(client: TestClient, db: Database,
     with db.read() as conn:
         assert [int(r.id) for r in planner.due_broadcasts(conn, app_id(db, ten), NOW)] == [bid]
     plan_all(db, bid, batch_size=3)
-    assert sorted(queued(db, bid)) == sorted(f"t{i}" for i in range(1, 11))
+    assert sorted(queued(db, bid)) == sorted(f"@tok{i}" for i in range(1, 11))
     assert broadcast_row(db, bid).total_recipients == 10
 
 
@@ -207,9 +207,9 @@ def test_tokens_registered_during_planning_are_included(
     bid = new_broadcast(client, db, ten)
     with db.transaction() as conn:
         planner.plan_batch(conn, bid, NOW, 5)
-    register(client, ten, [("late", "c-late")])
+    register(client, ten, [("@late_one", "c-late")])
     plan_all(db, bid, batch_size=5)
-    assert "late" in queued(db, bid) and len(queued(db, bid)) == 11
+    assert "@late_one" in queued(db, bid) and len(queued(db, bid)) == 11
 
 
 def set_broadcast(db: Database, broadcast_id: int, **values: Any) -> None:
@@ -256,7 +256,7 @@ def test_paused_or_cancelled_broadcast_is_not_planned(
 
 
 def test_finish_if_done(client: TestClient, db: Database, ten: str) -> None:
-    deactivate(db, ten, ["t1"])
+    deactivate(db, ten, ["@tok1"])
     bid = new_broadcast(client, db, ten)
     with db.transaction() as conn:
         # Not started: nothing to finish.
@@ -273,7 +273,7 @@ def test_finish_if_done(client: TestClient, db: Database, ten: str) -> None:
         assert planner.finish_if_done(conn, bid, later) is False  # rows IN_QUEUE
         conn.execute(
             update(deliveries)
-            .where(deliveries.c.broadcast_id == bid, deliveries.c.token == "t9")
+            .where(deliveries.c.broadcast_id == bid, deliveries.c.token == "@tok9")
             .values(status=st.SENDING)
         )
         conn.execute(
@@ -284,7 +284,7 @@ def test_finish_if_done(client: TestClient, db: Database, ten: str) -> None:
         assert planner.finish_if_done(conn, bid, later) is False  # one SENDING
         conn.execute(
             update(deliveries)
-            .where(deliveries.c.broadcast_id == bid, deliveries.c.token == "t9")
+            .where(deliveries.c.broadcast_id == bid, deliveries.c.token == "@tok9")
             .values(status=st.DELIVERED)
         )
         assert planner.finish_if_done(conn, bid, later) is True

@@ -129,35 +129,39 @@ def test_update_bumps_updated_at_only_on_change(client: TestClient, db: Database
 
 def test_matching_order_contact_id_first(client: TestClient) -> None:
     by_email = upsert(client, email="m@x.io")["id"]
-    by_phone = upsert(client, phone="555")["id"]
-    by_ext = upsert(client, externalCustomerId="X")["id"]
     target = upsert(client, email="other@x.io")["id"]
-    r = upsert(client, contactId=target, externalCustomerId="X", phone="555", email="m@x.io")
+    r = upsert(client, contactId=target, externalCustomerId="X", phone="555")
     assert r == {"id": target, "created": False}
-    # The matched contact takes the given identifiers.
+    # The matched contact takes the given identifiers (no other contact holds them).
     c = get(client, target)
-    assert (c["externalCustomerId"], c["phone"], c["email"]) == ("X", "555", "m@x.io")
-    for other in (by_email, by_phone, by_ext):
-        assert get(client, other)["id"] == other
+    assert (c["externalCustomerId"], c["phone"], c["email"]) == ("X", "555", "other@x.io")
+    # An identifier another contact holds is not taken over: 409, nothing changes.
+    r = client.post("/v1/contact", json={"contactId": target, "email": "m@x.io"})
+    assert_problem(r, 409, f"email: 'm@x.io' already belongs to contact {by_email}")
+    assert get(client, target)["email"] == "other@x.io"
 
 
 def test_matching_order_external_id_beats_phone_and_email(client: TestClient) -> None:
-    by_email = upsert(client, email="m@x.io")["id"]
     by_phone = upsert(client, phone="555")["id"]
     by_ext = upsert(client, externalCustomerId="X")["id"]
-    r = upsert(client, externalCustomerId="X", phone="555", email="m@x.io", firstName="E")
+    r = upsert(client, externalCustomerId="X", phone="556", email="m@x.io", firstName="E")
     assert r["id"] == by_ext
     assert get(client, by_phone)["firstName"] is None
-    assert get(client, by_email)["firstName"] is None
+    # Identifiers naming two contacts: the first match (by externalCustomerId) would take
+    # the other's phone, which the unique rule forbids.
+    r = client.post("/v1/contact", json={"externalCustomerId": "X", "phone": "555"})
+    assert_problem(r, 409, f"phone: '555' already belongs to contact {by_phone}")
 
 
 def test_matching_order_phone_beats_email(client: TestClient) -> None:
     by_email = upsert(client, email="m@x.io")["id"]
     by_phone = upsert(client, phone="555")["id"]
-    r = upsert(client, externalCustomerId="new", phone="555", email="m@x.io")
+    r = upsert(client, externalCustomerId="new", phone="555", email="n@x.io")
     assert r == {"id": by_phone, "created": False}
     assert get(client, by_phone)["externalCustomerId"] == "new"
     assert get(client, by_email)["externalCustomerId"] is None
+    r = client.post("/v1/contact", json={"phone": "555", "email": "m@x.io"})
+    assert_problem(r, 409, f"email: 'm@x.io' already belongs to contact {by_email}")
 
 
 def test_matching_by_email_alone(client: TestClient) -> None:
@@ -165,13 +169,28 @@ def test_matching_by_email_alone(client: TestClient) -> None:
     assert upsert(client, email="m@x.io", phone="1")["id"] == cid
 
 
-def test_oldest_matching_contact_wins(client: TestClient) -> None:
+def test_one_contact_per_identifier(client: TestClient) -> None:
     first = upsert(client, externalCustomerId="a", email="dup@x.io")["id"]
     second = upsert(client, externalCustomerId="b")["id"]
-    upsert(client, contactId=second, email="dup@x.io")
+    r = client.post("/v1/contact", json={"contactId": second, "email": "dup@x.io"})
+    assert_problem(r, 409, f"email: 'dup@x.io' already belongs to contact {first}")
     r = upsert(client, email="dup@x.io", firstName="Oldest")
     assert r["id"] == first
     assert get(client, first)["firstName"] == "Oldest"
+    # Within one bulk request too: nothing of it is applied.
+    r = client.post(
+        "/v1/contacts",
+        json={
+            "contacts": [
+                {"externalCustomerId": "c", "phone": "9"},
+                {"contactId": second, "phone": "9"},
+            ]
+        },
+    )
+    assert_problem(
+        r, 409, "contacts[1].phone: '9' already belongs to another contact of this request"
+    )
+    assert get(client, second)["phone"] is None
 
 
 def test_unknown_contact_id_falls_back_to_identifiers(client: TestClient) -> None:

@@ -65,34 +65,36 @@ def test_matching_order_contact_id_then_ext_then_phone_then_email(
         tokens_url(app_uuid),
         json={
             "tokens": [
-                {"token": "a", "externalCustomerId": "E"},
-                {"token": "b", "phone": "111"},
-                {"token": "c", "email": "m@x.io"},
+                {"token": "101", "externalCustomerId": "E"},
+                {"token": "102", "phone": "111"},
+                {"token": "103", "email": "m@x.io"},
             ]
         },
     )
-    ca, cb, cc = owner(db, "a"), owner(db, "b"), owner(db, "c")
+    ca, cb, cc = owner(db, "101"), owner(db, "102"), owner(db, "103")
     # email and phone name other contacts, but externalCustomerId wins.
     client.post(
         tokens_url(app_uuid),
         json={
-            "tokens": [{"token": "d", "externalCustomerId": "E", "phone": "111", "email": "m@x.io"}]
+            "tokens": [
+                {"token": "104", "externalCustomerId": "E", "phone": "111", "email": "m@x.io"}
+            ]
         },
     )
-    assert owner(db, "d") == ca
+    assert owner(db, "104") == ca
     # phone beats email.
     client.post(
-        tokens_url(app_uuid), json={"tokens": [{"token": "e", "phone": "111", "email": "m@x.io"}]}
+        tokens_url(app_uuid), json={"tokens": [{"token": "105", "phone": "111", "email": "m@x.io"}]}
     )
-    assert owner(db, "e") == cb
-    client.post(tokens_url(app_uuid), json={"tokens": [{"token": "f", "email": "m@x.io"}]})
-    assert owner(db, "f") == cc
+    assert owner(db, "105") == cb
+    client.post(tokens_url(app_uuid), json={"tokens": [{"token": "106", "email": "m@x.io"}]})
+    assert owner(db, "106") == cc
     # contactId beats everything.
     client.post(
         tokens_url(app_uuid),
-        json={"tokens": [{"token": "g", "contactId": cc, "externalCustomerId": "E"}]},
+        json={"tokens": [{"token": "107", "contactId": cc, "externalCustomerId": "E"}]},
     )
-    assert owner(db, "g") == cc
+    assert owner(db, "107") == cc
     # Existing identifiers are not changed by registration.
     with db.read() as conn:
         row = conn.execute(select(contacts).where(contacts.c.id == ca)).one()
@@ -144,7 +146,7 @@ def test_unknown_contact_id_alone_is_rejected(
 def test_bad_item_names_index_and_applies_nothing(
     client: TestClient, app_uuid: str, db: Database
 ) -> None:
-    good = [{"token": str(i), "email": f"u{i}@x.io"} for i in range(50)]
+    good = [{"token": str(i + 1), "email": f"u{i}@x.io"} for i in range(50)]
     cases = [
         ({"token": "", "email": "z@x.io"}, "tokens[50].token"),
         ({"token": "51"}, "tokens[50]"),

@@ -194,9 +194,9 @@ def test_unmute(client: TestClient, app_uuid: str) -> None:
 
 
 def test_unmute_not_muted_is_fine(client: TestClient, app_uuid: str) -> None:
-    r = client.post(unmute_url(app_uuid), json={"token": "never-muted"})
+    r = client.post(unmute_url(app_uuid), json={"token": "@never_muted"})
     assert r.status_code == 200
-    assert r.json() == {"token": "never-muted", "mutedUntil": None}
+    assert r.json() == {"token": "@never_muted", "mutedUntil": None}
 
 
 def test_bulk_mute_and_unmute(client: TestClient, app_uuid: str) -> None:

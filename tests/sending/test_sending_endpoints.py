@@ -170,7 +170,8 @@ def test_json_param_object_and_null_accepted(
         ),
         (
             [{"locator": "101"}, {"locator": 1.5}],
-            "recipients[1].locator must be a chat id (string or integer)",
+            "recipients[1].locator must be a Telegram chat id: a decimal integer (negative for "
+            "groups, -100… for supergroups) or @channelusername; got '1.5'",
         ),
         ([{"contactId": "abc"}], "recipients[0].contactId must be a positive integer"),
     ],
@@ -288,7 +289,11 @@ def test_test_send(client: TestClient, db: Database, app_uuid: str, mid: int) ->
         ({}, "tokens or contactIds must be given"),
         ({"tokens": [], "contactIds": []}, "tokens or contactIds must be given"),
         ({"tokens": "101"}, "tokens must be an array of chat ids"),
-        ({"tokens": ["101", None]}, "tokens[1] must be a chat id (string or integer)"),
+        (
+            {"tokens": ["101", None]},
+            "tokens[1] is required: a Telegram chat id: a decimal integer (negative for "
+            "groups, -100… for supergroups) or @channelusername",
+        ),
         ({"contactIds": [1, -2]}, "contactIds[1] must be a positive integer"),
         ({"tokens": ["101"] * 1001}, "At most 1000 recipients per request"),
     ],

@@ -17,7 +17,7 @@ def test_link_signing_roundtrip_and_forgery() -> None:
     url = make_click_url("https://hc.example/", "s3cret", 42, "https://shop.example/x?a=1")
     assert url.startswith("https://hc.example/c/")
     token = url.rsplit("/", 1)[1]
-    assert read_click_token("s3cret", token) == (42, "https://shop.example/x?a=1")
+    assert read_click_token("s3cret", token) == (None, 42, "https://shop.example/x?a=1")
     assert read_click_token("other", token) is None
     payload, sig = token.split(".")
     assert (

@@ -14,7 +14,7 @@ from hushcast.core.errors import ApiError, BadRequest, NotFound
 from hushcast.core.timeutil import iso, utcnow
 from hushcast.telegram.client import BotInfo
 
-BOT_TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
+BOT_TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{1,100}$")
 
 WRONG_APP_UUID = "Wrong app uuid"
 NOT_REGISTERED = "Not registered application"

@@ -16,6 +16,7 @@ from hushcast.bots.service import resolve_app
 from hushcast.broadcasts import repository as repo
 from hushcast.broadcasts.schemas import BroadcastOut, BroadcastView
 from hushcast.core.errors import ApiError, BadRequest, NotFound
+from hushcast.core.ids import positive_int
 from hushcast.core.timeutil import iso, utcnow
 from hushcast.delivery import status as st
 from hushcast.delivery.wakeup import notify_work
@@ -27,7 +28,7 @@ NO_BOTS = "The organisation has no bots: connect one with POST /v1/apps"
 BAD_START_DATE = "startDate must be YYYY-MM-DDTHH:mm"
 MAX_TITLE = 300
 
-_START_DATE = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?Z?")
+_START_DATE = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?Z?", re.ASCII)
 
 
 # --- shared with sending ---------------------------------------------------------------------
@@ -43,17 +44,6 @@ def app_for_org(conn: Connection, org_id: int, app_uuid: Any) -> Any:
     if len(found) > 1:
         raise BadRequest(APP_ID_REQUIRED)
     return found[0]
-
-
-def positive_int(value: Any) -> int | None:
-    """A positive integer given as a JSON integer or a string of digits, else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, int) and value > 0:
-        return value
-    return None
 
 
 def require_message(conn: Connection, org_id: int, message_id: int) -> Any:

@@ -16,6 +16,7 @@ from hushcast.contacts.schemas import (
 from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn, get_db
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc
+from hushcast.core.retry import run_transaction
 
 router = APIRouter(tags=["contacts and tokens"])
 
@@ -29,8 +30,10 @@ async def upsert_contact(request: Request, principal: CurrentPrincipal) -> Conta
 
     def apply() -> ContactUpsertResult:
         item = service.parse_contact_item(parse_json_object(raw))
-        with get_db(request).transaction() as conn:
-            return service.upsert_contact(conn, principal.organization_id, item)
+        return run_transaction(
+            get_db(request),
+            lambda conn: service.upsert_contact(conn, principal.organization_id, item),
+        )
 
     return await run_in_threadpool(apply)
 
@@ -45,8 +48,10 @@ async def upsert_contacts(request: Request, principal: CurrentPrincipal) -> Cont
 
     def apply() -> ContactsUpsertResult:
         items = service.parse_contacts_body(parse_json_object(raw))
-        with get_db(request).transaction() as conn:
-            return service.upsert_contacts_bulk(conn, principal.organization_id, items)
+        return run_transaction(
+            get_db(request),
+            lambda conn: service.upsert_contacts_bulk(conn, principal.organization_id, items),
+        )
 
     return await run_in_threadpool(apply)
 

@@ -24,7 +24,8 @@ from hushcast.contacts.schemas import (
     ContactTokenOut,
     ContactUpsertResult,
 )
-from hushcast.core.errors import BadRequest, NotFound
+from hushcast.core.errors import ApiError, BadRequest, NotFound
+from hushcast.core.ids import positive_int
 from hushcast.core.timeutil import iso, utcnow
 
 MAX_CONTACTS_PER_REQUEST = 10_000
@@ -92,7 +93,9 @@ def clean_identifier(where: str, name: str, raw: Any) -> str | None:
         return None
     if name == "email" and "@" not in value:
         raise _err(where, name, "must be an email address")
-    if name == "phone" and (not set(value) <= PHONE_CHARS or not any(ch.isdigit() for ch in value)):
+    if name == "phone" and (
+        not set(value) <= PHONE_CHARS or not any("0" <= ch <= "9" for ch in value)
+    ):
         raise _err(where, name, "may hold only digits, +, -, spaces and parentheses")
     return value
 
@@ -147,9 +150,8 @@ def parse_contact_item(raw: Any, where: str = "") -> ContactItem:
         raise BadRequest(f"{where}: must be an object" if where else "Body must be an object")
     contact_id = raw.get("contactId")
     if contact_id is not None:
-        if isinstance(contact_id, str) and contact_id.strip().isdigit():
-            contact_id = int(contact_id.strip())
-        if isinstance(contact_id, bool) or not isinstance(contact_id, int) or contact_id < 1:
+        contact_id = positive_int(contact_id)
+        if contact_id is None:
             raise _err(where, "contactId", "must be a positive integer")
     item = ContactItem(where, contact_id)
     for name, col in IDENTIFIERS.items():
@@ -191,6 +193,18 @@ class _Working:
 
 def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
+
+
+def _check_free(it: ContactItem, col: str, value: str, others: set[Ref]) -> None:
+    """An identifier names one contact per organisation (a unique index says so too):
+    giving the matched contact a value another contact holds is a 409, not a merge."""
+    if not others:
+        return
+    name = next(n for n, c in IDENTIFIERS.items() if c == col)
+    other = min(others)
+    whose = f"contact {other[1]}" if other[0] == DB else "another contact of this request"
+    loc = f"{it.where}.{name}" if it.where else name
+    raise ApiError(409, f"{loc}: '{value}' already belongs to {whose}")
 
 
 def upsert_contacts(
@@ -257,6 +271,7 @@ def upsert_contacts(
                 if w.values[col] == value:
                     continue
                 if col in holders:
+                    _check_free(it, col, value, holders[col].get(value, set()) - {ref})
                     release(col, w.values[col], ref)
                     hold(col, value, ref)
                 w.values[col] = value

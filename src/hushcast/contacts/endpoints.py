@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Connection
 
 from hushcast.bots.service import resolve_app
 from hushcast.contacts import service
@@ -14,6 +15,7 @@ from hushcast.core.deps import CurrentPrincipal, ReadConn, get_db
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc
 from hushcast.core.pagination import Page, page_params, set_total
+from hushcast.core.retry import run_transaction
 
 router = APIRouter(tags=["contacts and tokens"])
 
@@ -29,13 +31,14 @@ async def add_tokens(app_uuid: str, request: Request, principal: CurrentPrincipa
     request, applied whole or not at all."""
     raw = await request.body()
 
-    def apply() -> TokensResult:
-        with get_db(request).transaction() as conn:
-            app = resolve_app(conn, principal.organization_id, app_uuid)
-            items = service.parse_token_items(parse_json_object(raw))
-            return service.register_tokens(conn, principal.organization_id, app.id, items)
+    def apply(conn: Connection) -> TokensResult:
+        app = resolve_app(conn, principal.organization_id, app_uuid)
+        items = service.parse_token_items(parse_json_object(raw))
+        return service.register_tokens(conn, principal.organization_id, app.id, items)
 
-    return await run_in_threadpool(apply)
+    # Run again from scratch when a concurrent request registered the same contact or
+    # token first (unique keys): the retry finds it and both requests agree.
+    return await run_in_threadpool(run_transaction, get_db(request), apply)
 
 
 @router.get("/apps/{app_uuid}/tokens", response_model=list[TokenOut])

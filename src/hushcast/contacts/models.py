@@ -31,9 +31,11 @@ contacts = Table(
     Column("fields", JSON, nullable=True),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
-    Index("ix_contacts_org_ext", "organization_id", "external_customer_id"),
-    Index("ix_contacts_org_phone", "organization_id", "phone"),
-    Index("ix_contacts_org_email", "organization_id", "email"),
+    # Each identifier names at most one contact per organisation (NULLs do not collide),
+    # so concurrent upserts cannot split a person (migration 0002i merged older duplicates).
+    Index("uq_contacts_org_ext", "organization_id", "external_customer_id", unique=True),
+    Index("uq_contacts_org_phone", "organization_id", "phone", unique=True),
+    Index("uq_contacts_org_email", "organization_id", "email", unique=True),
 )
 
 # A contact's Telegram chat id with one bot ("token" in the Yespo API).

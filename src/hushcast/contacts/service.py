@@ -10,8 +10,9 @@ from sqlalchemy import Connection
 from hushcast.contacts import repository as repo
 from hushcast.contacts.contact_service import clean_identifier
 from hushcast.contacts.schemas import TokenOut, TokensResult
+from hushcast.core.chat_ids import parse_chat_id
 from hushcast.core.errors import BadRequest
-from hushcast.core.jsonbody import as_token
+from hushcast.core.ids import positive_int
 from hushcast.core.timeutil import iso, utcnow
 
 MAX_TOKENS_PER_REQUEST = 10_000
@@ -37,14 +38,11 @@ def parse_token_items(body: dict[str, Any]) -> list[TokenItem]:
     for i, entry in enumerate(raw):
         if not isinstance(entry, dict):
             raise BadRequest(f"tokens[{i}] must be an object")
-        token = as_token(entry.get("token"))
-        if token is None:
-            raise BadRequest(f"tokens[{i}].token is required: a chat id as a string or integer")
+        token = parse_chat_id(entry.get("token"), f"tokens[{i}].token")
         contact_id = entry.get("contactId")
         if contact_id is not None:
-            if isinstance(contact_id, str) and contact_id.strip().isdigit():
-                contact_id = int(contact_id.strip())
-            if isinstance(contact_id, bool) or not isinstance(contact_id, int) or contact_id < 1:
+            contact_id = positive_int(contact_id)
+            if contact_id is None:
                 raise BadRequest(f"tokens[{i}].contactId must be a positive integer")
         identifiers = {}
         for name in IDENTIFIERS:

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("hushcast.api")
@@ -18,6 +18,7 @@ PROBLEM_JSON = "application/problem+json"
 FASTAPI_BODY_ERROR = "There was an error parsing the body"
 OUT_OF_RANGE = "A number in the request is out of range"
 BAD_VALUE = "A value in the request cannot be stored (out of range or invalid characters)"
+CONFLICT = "The request conflicted with a concurrent change of the same data; retry it"
 
 
 class ApiError(Exception):
@@ -120,6 +121,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _db_data_error(_req: Request, exc: DataError) -> JSONResponse:
         log.info("value rejected by the database: %s", type(exc.orig).__name__)
         return problem(400, BAD_VALUE)
+
+    # A unique key (or a row another request just deleted) lost a race with a concurrent
+    # request: the client may retry, and the retry sees the committed state.
+    @app.exception_handler(IntegrityError)
+    async def _db_conflict(_req: Request, exc: IntegrityError) -> JSONResponse:
+        log.info("conflict with a concurrent change: %s", type(exc.orig).__name__)
+        return problem(409, CONFLICT, {"Retry-After": "1"})
 
     @app.exception_handler(DBAPIError)
     async def _db_error(_req: Request, exc: DBAPIError) -> JSONResponse:

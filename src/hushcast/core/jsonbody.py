@@ -73,17 +73,3 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise BadRequest(NOT_JSON)
     check_text(value)
     return value
-
-
-def as_token(value: Any, max_len: int = 64) -> str | None:
-    """A chat id given as a string or a JSON integer, or None if it is not usable."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        token = value.strip()
-        if not token or len(token) > max_len or "\x00" in token:
-            return None
-        return token
-    return None

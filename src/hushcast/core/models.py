@@ -1,5 +1,7 @@
 """Imports every module's tables so that ``metadata`` is complete (Alembic, tests)."""
 
+from sqlalchemy import Table
+
 from hushcast.bots import models as _bots  # noqa: F401
 from hushcast.broadcasts import models as _broadcasts  # noqa: F401
 from hushcast.contacts import models as _contacts  # noqa: F401
@@ -10,4 +12,24 @@ from hushcast.messages import models as _messages  # noqa: F401
 from hushcast.mute import models as _mute  # noqa: F401
 from hushcast.orgs import models as _orgs  # noqa: F401
 
-__all__ = ["metadata"]
+__all__ = ["metadata", "surrogate_id_tables"]
+
+
+def surrogate_id_tables() -> list[Table]:
+    """Tables keyed by one generated integer ``id``: API ids, click links, token cursors."""
+    return [
+        t
+        for t in metadata.sorted_tables
+        if [c.name for c in t.primary_key.columns] == ["id"] and t.c.id.autoincrement is True
+    ]
+
+
+# Ids are never reused. A reused id would let something that outlived its row (a click
+# link of a deleted organisation's delivery, a client's stored contactId, a planning
+# cursor) name another row. PostgreSQL identities never reuse values; on SQLite an
+# INTEGER PRIMARY KEY without AUTOINCREMENT hands out max(rowid) + 1, which reuses the
+# ids of the newest rows once they are deleted. Set here, for every such table of every
+# module, instead of on each Table (``sqlite_autoincrement=True``); migration 0003i
+# rebuilt the existing SQLite tables the same way.
+for _table in surrogate_id_tables():
+    _table.dialect_options["sqlite"]["autoincrement"] = True

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from hushcast.bots.service import parse_app_uuid, resolve_app
 from hushcast.core.deps import CurrentPrincipal, ReadConn, get_db
 from hushcast.core.errors import BadRequest
-from hushcast.core.jsonbody import as_token, parse_json_object
+from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc
 from hushcast.mute import service
 from hushcast.mute.schemas import BulkMuteOut, MuteBodyDoc, MuteOut, MuteStateOut, UnmuteBodyDoc
@@ -81,7 +81,4 @@ def mute_state(
 ) -> MuteStateOut:
     """Whether the chat is muted now, and until when."""
     app = resolve_app(conn, principal.organization_id, app_uuid)
-    clean = as_token(token)
-    if clean is None:
-        raise BadRequest(service.TOKENS_REQUIRED)
-    return service.state(conn, app.id, clean)
+    return service.state(conn, app.id, service.parse_token(token))

@@ -6,15 +6,15 @@ check (see endpoints), the body checks are here.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
 from hushcast.bots.service import NOT_REGISTERED
+from hushcast.core.chat_ids import is_empty, parse_chat_id
 from hushcast.core.errors import BadRequest, NotFound
-from hushcast.core.jsonbody import as_token
+from hushcast.core.ids import ascii_int
 from hushcast.core.timeutil import FOREVER, iso, utcnow
 from hushcast.delivery import metrics
 from hushcast.mute import repository as repo
@@ -27,7 +27,6 @@ MAX_DURATION = 31_536_000
 DURATION_RANGE = f"Duration must be between {MIN_DURATION} and {MAX_DURATION} seconds"
 MAX_BULK = 1000
 
-_INT_STRING = re.compile(r"[+-]?\d+")
 _MUTED = metrics.MUTES.labels("mute")
 _UNMUTED = metrics.MUTES.labels("unmute")
 
@@ -38,17 +37,27 @@ def parse_tokens(body: dict[str, Any]) -> tuple[list[str], bool]:
         raw = body["tokens"]
         if not isinstance(raw, list) or not raw:
             raise BadRequest(TOKENS_REQUIRED)
-        tokens = [as_token(t) for t in raw]
-        if any(t is None for t in tokens):
+        if any(_unspecified(t) for t in raw):
             raise BadRequest(TOKENS_REQUIRED)
         if len(raw) > MAX_BULK:
             raise BadRequest(f"At most {MAX_BULK} tokens per request")
-        # Keep order, drop repeats: one outcome per chat.
-        return list(dict.fromkeys(t for t in tokens if t is not None)), True
-    token = as_token(body.get("token"))
-    if token is None:
+        tokens = [parse_chat_id(t, f"tokens[{i}]") for i, t in enumerate(raw)]
+        # Keep order, drop repeats (also "0123" after "123"): one outcome per chat.
+        return list(dict.fromkeys(tokens)), True
+    return [parse_token(body.get("token"))], False
+
+
+def parse_token(value: Any) -> str:
+    """One chat id in canonical form; Yespo's error when it is missing."""
+    if _unspecified(value):
         raise BadRequest(TOKENS_REQUIRED)
-    return [token], False
+    return parse_chat_id(value, "token")
+
+
+def _unspecified(value: Any) -> bool:
+    """Yespo's "Tokens must be specified" covers a missing token and one that is not a
+    string or a number at all; a string that is no chat id gets the chat-id rule."""
+    return is_empty(value) or isinstance(value, bool) or not isinstance(value, str | int)
 
 
 def parse_duration(body: dict[str, Any]) -> int | None:
@@ -65,8 +74,8 @@ def parse_duration(body: dict[str, Any]) -> int | None:
         if not value.is_integer():
             raise BadRequest(DURATION_NOT_POSITIVE)
         seconds = int(value)
-    elif isinstance(value, str) and _INT_STRING.fullmatch(value.strip()):
-        seconds = int(value.strip())
+    elif isinstance(value, str) and (parsed := ascii_int(value, signed=True)) is not None:
+        seconds = parsed
     else:
         raise BadRequest(DURATION_NOT_POSITIVE)
     if seconds <= 0:

@@ -78,7 +78,7 @@ CSV_HEADER = (
 
 BAD_DATE = "{name} must be YYYY-MM-DD or YYYY-MM-DDTHH:mm (UTC)"
 BAD_RANGE = "dateFrom must not be after dateTo"
-_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(:\d{2})?)?Z?")
+_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2})(:\d{2})?)?Z?", re.ASCII)
 
 
 # --- counters ----------------------------------------------------------------------------

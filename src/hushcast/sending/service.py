@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from hushcast.broadcasts.service import MESSAGE_NOT_FOUND, app_for_org, positive_int
+from hushcast.broadcasts.service import MESSAGE_NOT_FOUND, app_for_org
+from hushcast.core.chat_ids import parse_chat_id
 from hushcast.core.errors import BadRequest, NotFound
-from hushcast.core.jsonbody import as_token
+from hushcast.core.ids import positive_int
 from hushcast.core.timeutil import utcnow
 from hushcast.delivery import status as st
 from hushcast.delivery.wakeup import notify_work
@@ -99,9 +100,7 @@ def parse_recipients(body: dict[str, Any]) -> list[Target]:
             raise BadRequest(f"recipients[{i}] must be an object")
         target = Target()
         if item.get("locator") is not None:
-            target.locator = as_token(item["locator"])
-            if target.locator is None:
-                raise BadRequest(f"recipients[{i}].locator must be a chat id (string or integer)")
+            target.locator = parse_chat_id(item["locator"], f"recipients[{i}].locator")
         elif item.get("contactId") is not None:
             target.contact_id = positive_int(item["contactId"])
             if target.contact_id is None:
@@ -139,10 +138,7 @@ def parse_test_targets(body: dict[str, Any]) -> list[Target]:
         if not isinstance(tokens, list):
             raise BadRequest("tokens must be an array of chat ids")
         for i, value in enumerate(tokens):
-            token = as_token(value)
-            if token is None:
-                raise BadRequest(f"tokens[{i}] must be a chat id (string or integer)")
-            targets.append(Target(locator=token))
+            targets.append(Target(locator=parse_chat_id(value, f"tokens[{i}]")))
     contact_ids = body.get("contactIds")
     if contact_ids is not None:
         if not isinstance(contact_ids, list):

@@ -21,8 +21,7 @@ def click(token: str, request: Request) -> RedirectResponse:
     parsed = read_click_token(request.app.state.secret, token)
     if parsed is None:
         raise NotFound("Not found")
-    delivery_id, link = parsed
     with get_db(request).transaction() as conn:
-        if repository.record_click(conn, delivery_id, utcnow()):
+        if repository.record_click(conn, parsed.delivery_id, parsed.organization_id, utcnow()):
             metrics.CLICKS.inc()
-    return RedirectResponse(link, status_code=302)
+    return RedirectResponse(parsed.link, status_code=302)

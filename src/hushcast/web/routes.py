@@ -21,6 +21,7 @@ from hushcast.bots import service as bots_service
 from hushcast.bots.service import resolve_app
 from hushcast.broadcasts import service as broadcasts_service
 from hushcast.contacts import service as contacts_service
+from hushcast.core.chat_ids import parse_chat_id
 from hushcast.core.deps import get_db
 from hushcast.core.errors import ApiError, NotFound
 from hushcast.core.timeutil import utcnow
@@ -475,7 +476,7 @@ def mute_token(
     error: str | None = None
     with get_db(request).transaction() as conn:
         app_row = _app_or_404(conn, session.principal.organization_id, app_uuid)
-        clean = token.strip()
+        clean = parse_chat_id(token, "token")
         try:
             seconds = service.parse_ui_duration(duration, custom)
         except ApiError as exc:
@@ -495,7 +496,7 @@ def unmute_token(
 ) -> Response:
     with get_db(request).transaction() as conn:
         app_row = _app_or_404(conn, session.principal.organization_id, app_uuid)
-        clean = token.strip()
+        clean = parse_chat_id(token, "token")
         mute_service.unmute(conn, int(app_row.id), [clean], session.principal.api_key_id)
     return _row_response(request, session, app_row.uuid, clean, None, back)
 
