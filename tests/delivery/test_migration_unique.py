@@ -104,7 +104,7 @@ def test_duplicates_are_removed_keeping_the_delivered_row(empty_url: str) -> Non
                 )
         with db.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "0002d")
         with db.engine.connect() as conn:
             kept = conn.execute(sa.text("SELECT id FROM deliveries ORDER BY id")).scalars().all()
             assert kept == [2, 3, 5, 6, 7]

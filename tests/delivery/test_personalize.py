@@ -118,8 +118,9 @@ def test_only_stored_links_that_render_unchanged_are_rewritten() -> None:
     )
     # Button c's stored link was literal, but what was rendered differs: not rewritten.
     trackable = ["https://shop.example/a", None, "https://shop.example/c"]
-    out = track_clicks(rendered, trackable, 5, "http://hush.test", "k")
+    out = track_clicks(rendered, trackable, 5, "http://hush.test", "k", organization_id=9)
     assert out.buttons[1]["url"] == "https://evil.example/"
     assert out.buttons[2]["url"] == "https://other.example/"
     token = out.buttons[0]["url"].removeprefix("http://hush.test/c/")
-    assert read_click_token("k", token) == (5, "https://shop.example/a")
+    # Bound to the delivery's organisation (tracking/links.py checks it on click).
+    assert read_click_token("k", token) == (9, 5, "https://shop.example/a")

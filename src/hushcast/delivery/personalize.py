@@ -40,6 +40,8 @@ class _Compiled:
     error: str | None
     # Stored button links that may be rewritten (literal, http(s)); None where not.
     trackable: list[str | None]
+    # The message's organisation: click links are signed bound to it.
+    organization_id: int | None = None
 
 
 async def render_recipient(
@@ -84,6 +86,7 @@ def track_clicks(
     delivery_id: int,
     public_url: str,
     secret: str,
+    organization_id: int | None = None,
 ) -> RenderedMessage:
     """Rewrites the button links that are the stored message's own literal links to the
     signed ``/c/`` redirect. A link that came out of the render different from the stored
@@ -97,7 +100,10 @@ def track_clicks(
         stored = trackable[i] if i < len(trackable) else None
         if stored is not None and button.get("url") == stored:
             buttons.append(
-                {**button, "url": make_click_url(public_url, secret, delivery_id, stored)}
+                {
+                    **button,
+                    "url": make_click_url(public_url, secret, delivery_id, stored, organization_id),
+                }
             )
             changed = True
         else:
@@ -135,7 +141,12 @@ class Personalizer:
             compiled = _Compiled(None, "the message was deleted", [])
         else:
             try:
-                compiled = _Compiled(compile_message(row), None, trackable_links(row.buttons))
+                compiled = _Compiled(
+                    compile_message(row),
+                    None,
+                    trackable_links(row.buttons),
+                    getattr(row, "organization_id", None),
+                )
             except Exception as exc:  # any failure is this message's TEMPLATE_ERROR
                 compiled = _Compiled(None, describe(exc), [])
         # Older versions of this message are of no use any more.
@@ -157,7 +168,12 @@ class Personalizer:
             rendered = await render_recipient(compiled.template, job.contact, job.json_param)
             if self.click_tracking:
                 rendered = track_clicks(
-                    rendered, compiled.trackable, job.id, self.public_url, self._secret()
+                    rendered,
+                    compiled.trackable,
+                    job.id,
+                    self.public_url,
+                    self._secret(),
+                    compiled.organization_id,
                 )
             return rendered
         except Exception as exc:  # RecursionError, MemoryError, a bug: this row only

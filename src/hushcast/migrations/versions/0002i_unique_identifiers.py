@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002i"
-down_revision = "0001"
+down_revision = "0002d"
 branch_labels = None
 depends_on = None
 
