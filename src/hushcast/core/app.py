@@ -131,6 +131,13 @@ def _load_secret(db: Database) -> str:
         return get_or_create_secret(conn)
 
 
+def verification_secrets(current: str, settings: Settings) -> tuple[str, ...]:
+    """The secrets a signature may be made with: the current one first (it signs), then
+    the previous one during a rotation."""
+    previous = settings.secret_key_previous
+    return (current, previous) if previous and previous != current else (current,)
+
+
 def _install_openapi(app: FastAPI) -> None:
     """Serves the generated document with every route's problem responses documented."""
     from hushcast.core.openapi import document_problems
@@ -162,6 +169,7 @@ def create_app(
         database = db or create_database(settings.database_url, pool_size=settings.db_pool_size)
         app.state.db = database
         app.state.secret = settings.secret_key or await asyncio.to_thread(_load_secret, database)
+        app.state.verify_secrets = verification_secrets(app.state.secret, settings)
         app.state.telegram = HttpTelegramClient(
             settings.telegram_api_url, timeout=settings.telegram_timeout_s
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +21,13 @@ class Settings(BaseSettings):
     # Secret used to sign click links and dashboard sessions; generated per
     # database on first start when not given (stored in the settings table).
     secret_key: str | None = None
+    # The secret used before a rotation: signatures made with it (dashboard sessions,
+    # CSRF tokens, click links) are still accepted; new ones use secret_key. Remove it
+    # once the grace period is over.
+    secret_key_previous: str | None = None
+    # Dashboard sessions end after this many minutes without a request (and at the
+    # latest 12 hours after sign-in).
+    session_idle_minutes: int = Field(default=60, ge=1, le=12 * 60)
     # Database pool size per process (PostgreSQL).
     db_pool_size: int = 20
     # Largest accepted request body, in bytes.
