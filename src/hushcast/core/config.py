@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     # Dashboard sessions end after this many minutes without a request (and at the
     # latest 12 hours after sign-in).
     session_idle_minutes: int = Field(default=60, ge=1, le=12 * 60)
+    # /metrics (core/metrics_http.py): served on this host:port only, by a separate
+    # listener; else on the public port to "Authorization: Bearer <metrics_token>"; with
+    # neither set it is not served. The token is required wherever it is set.
+    metrics_token: str | None = None
+    metrics_bind: str | None = None
+    # Also count messages and Telegram 429s per bot username (names tenants' bots: only
+    # for single-tenant instances).
+    metrics_bot_labels: bool = False
     # Database pool size per process (PostgreSQL).
     db_pool_size: int = 20
     # Largest accepted request body, in bytes.
