@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from hushcast.core.crypto import same
 from hushcast.core.timeutil import utcnow
 from hushcast.orgs import repository as repo
 
@@ -50,7 +50,7 @@ def authenticate(conn: Connection, key: str) -> Principal | None:
     digest = digest_key(key)
     row = repo.find_key_by_digest(conn, digest)
     # Constant-time comparison of the digests, so timing reveals nothing.
-    if row is None or not hmac.compare_digest(row.key_digest, digest):
+    if row is None or not same(row.key_digest, digest):
         return None
     if row.revoked_at is not None:
         return None

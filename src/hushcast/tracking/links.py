@@ -36,7 +36,10 @@ def read_click_token(secret: str, token: str) -> tuple[int, str] | None:
     payload, sep, signature = token.rpartition(".")
     if not sep or not payload or len(token) > 8192:
         return None
-    if not hmac.compare_digest(_sign(secret, payload), signature):
+    # Bytes, not str: compare_digest raises on non-ASCII str (a 500 for /c/<payload>.%C3%A9).
+    if not hmac.compare_digest(
+        _sign(secret, payload).encode(), signature.encode("utf-8", "replace")
+    ):
         return None
     try:
         value: Any = json.loads(_unb64(payload))
