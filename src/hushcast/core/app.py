@@ -127,6 +127,13 @@ def api_router() -> APIRouter:
     return router
 
 
+SECRET_IN_DATABASE_WARNING = (
+    "HUSHCAST_SECRET_KEY is not set: the secret that signs dashboard sessions and click "
+    "links is kept in plaintext in the database (settings_kv), so whoever can read the "
+    "database can forge them. Set HUSHCAST_SECRET_KEY (see docs/security.md)."
+)
+
+
 def _load_secret(db: Database) -> str:
     from hushcast.orgs.service import get_or_create_secret
 
@@ -193,6 +200,8 @@ def create_app(
 
         database = db or create_database(settings.database_url, pool_size=settings.db_pool_size)
         app.state.db = database
+        if not settings.secret_key and not database.is_sqlite:
+            log.warning(SECRET_IN_DATABASE_WARNING)
         app.state.secret = settings.secret_key or await asyncio.to_thread(_load_secret, database)
         app.state.verify_secrets = verification_secrets(app.state.secret, settings)
         app.state.telegram = HttpTelegramClient(

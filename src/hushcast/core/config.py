@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # Also count messages and Telegram 429s per bot username (names tenants' bots: only
     # for single-tenant instances).
     metrics_bot_labels: bool = False
+    # Where the first start writes the default organisation's API key when stdout is not a
+    # terminal (created once, mode 0600; on a terminal the key is printed instead).
+    initial_key_file: str = "./var/initial-api-key"
     # Database pool size per process (PostgreSQL).
     db_pool_size: int = 20
     # Largest accepted request body, in bytes.

@@ -65,9 +65,18 @@ def bootstrap_default_org(conn: Connection) -> str | None:
     return key
 
 
+SECRET_SETTING = "secret_key"
+
+
 def get_or_create_secret(conn: Connection) -> str:
-    value = repo.get_setting(conn, "secret_key")
+    """The instance's signing secret from the database, created on first use.
+
+    Idempotent under concurrency: processes starting together on an empty database each
+    insert with ON CONFLICT DO NOTHING and then read the one row that won.
+    """
+    value = repo.get_setting(conn, SECRET_SETTING)
     if value is None:
-        value = secrets.token_urlsafe(32)
-        repo.put_setting(conn, "secret_key", value)
+        repo.put_setting_if_absent(conn, SECRET_SETTING, secrets.token_urlsafe(32))
+        value = repo.get_setting(conn, SECRET_SETTING)
+        assert value is not None
     return value
