@@ -128,9 +128,10 @@ def test_per_bot_labels_only_when_enabled() -> None:
 
         metrics.configure_bot_labels(True)
         metrics.MESSAGES.labels("optin_bot", "DELIVERED").inc()
+        metrics.MESSAGES.labels(bot="optin_bot", outcome="DELIVERED").inc()  # keyword form
         metrics.TELEGRAM_429.labels("optin_bot").inc()
         text = generate_latest().decode()
-        assert 'hushcast_bot_messages_total{bot="optin_bot",outcome="DELIVERED"} 1.0' in text
+        assert 'hushcast_bot_messages_total{bot="optin_bot",outcome="DELIVERED"} 2.0' in text
         assert 'hushcast_bot_telegram_429_total{bot="optin_bot"} 1.0' in text
     finally:
         metrics.configure_bot_labels(False)

@@ -64,7 +64,13 @@ class BotCounter:
                 REGISTRY.unregister(self._per_bot)
                 self._per_bot = None
 
-    def labels(self, bot: str, *values: str) -> Any:
+    def labels(self, *values: str, **by_name: str) -> Any:
+        """``labels(bot, *others)`` or ``labels(bot=..., <other>=...)``, as prometheus_client."""
+        if by_name:
+            bot = by_name.pop("bot", "")
+            values = tuple(by_name[name] for name in self._labelnames)
+        else:
+            bot, values = values[0], values[1:]
         total = self._total.labels(*values) if values else self._total
         per_bot = self._per_bot
         if per_bot is None:
