@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -52,6 +53,7 @@ def serve(
     import uvicorn
 
     from hushcast.core.app import create_app
+    from hushcast.orgs.initial_key import hand_over
     from hushcast.orgs.service import bootstrap_default_org
 
     logging.basicConfig(
@@ -64,8 +66,14 @@ def serve(
         key = bootstrap_default_org(conn)
     db.dispose()
     if key:
-        err.print("[bold]First start:[/bold] created organisation [cyan]default[/cyan].")
-        err.print(f"API key (shown once): [bold yellow]{key}[/bold yellow]")
+        # Never to stderr/stdout when they are not a terminal: they end up in log storage.
+        written = hand_over(key, Path(settings.initial_key_file), sys.stdout)
+        if written is not None:
+            logging.getLogger("hushcast").warning(
+                "First start: created organisation 'default'; its API key was written to %s "
+                "(readable by this user only): store it safely, then delete the file",
+                written,
+            )
     err.print(f"Hushcast listening on [bold]http://{host}:{port}[/bold]  (API docs: /docs)")
     application = create_app(settings, run_worker=not no_worker)
     # Start-up objects never become garbage: keep the cyclic GC's full collections

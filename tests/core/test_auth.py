@@ -91,9 +91,13 @@ def test_body_size_limit(settings: Settings, db: Database, api_key: str) -> None
     assert r.status_code == 413
 
 
-def test_metrics_exposed(client: TestClient, app_uuid: str) -> None:
-    client.post(f"/v1/apps/{app_uuid}/token/mute", json={"token": "1"})
-    text = client.get("/metrics", headers={"Authorization": ""}).text
+def test_metrics_exposed(settings: Settings, db: Database, api_key: str, app_uuid: str) -> None:
+    with TestClient(
+        create_app(settings.model_copy(update={"metrics_token": "t0ken"}), db=db)
+    ) as client:
+        client.headers["Authorization"] = f"Bearer {api_key}"
+        client.post(f"/v1/apps/{app_uuid}/token/mute", json={"token": "1"})
+        text = client.get("/metrics", headers={"Authorization": "Bearer t0ken"}).text
     assert "hushcast_queue_depth" in text
     assert 'hushcast_mutes_total{action="mute"}' in text
 

@@ -32,7 +32,7 @@ NO_TENANT_DATA: dict[tuple[str, str], str] = {
     ("GET", "/redoc"): "ReDoc page",
     ("GET", "/healthz"): "liveness, no data",
     ("GET", "/readyz"): "readiness, no data",
-    ("GET", "/metrics"): "process-wide counters, no per-organisation labels",
+    ("GET", "/metrics"): "operator token only; process-wide counters, no tenant labels",
     ("GET", "/v1/ping"): "answers the caller's own key id only",
     ("GET", "/c/{token}"): "public click redirect; the token is an HMAC-signed id",
     ("POST", "/v1/messages/telegram"): "creates in the caller's org; no foreign id taken",
@@ -40,6 +40,7 @@ NO_TENANT_DATA: dict[tuple[str, str], str] = {
     ("GET", "/ui/login"): "sign-in form",
     ("POST", "/ui/login"): "sign-in (used by this test to sign rival in)",
     ("POST", "/ui/logout"): "ends the caller's own session",
+    ("POST", "/ui/logout-everywhere"): "ends the caller's own organisation's sessions",
     ("POST", "/ui/tz"): "sets the caller's display time zone cookie",
     ("MOUNT", "/ui/static"): "static assets",
 }

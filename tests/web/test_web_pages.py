@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from hushcast.bots.models import apps
 from hushcast.contacts.models import app_tokens
@@ -20,6 +20,7 @@ from hushcast.delivery.models import deliveries
 from hushcast.orgs.repository import revoke_key
 from hushcast.orgs.service import authenticate
 from hushcast.web import session as sess
+from hushcast.web.models import web_sessions
 from tests.conftest import bearer, new_bot_token
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -186,24 +187,18 @@ def test_sign_in_rejects_bad_key_and_sets_a_protected_cookie(client: TestClient,
 def test_tampered_or_expired_cookie_is_refused(client: TestClient, api_key: str, db: Database):
     signed_in(client, api_key)
     value = client.cookies[sess.SESSION_COOKIE]
-    parts = value.split(".")
-    # Another key id with the same signature.
-    forged = ".".join([parts[0], str(int(parts[1]) + 1), *parts[2:]])
+    version, session_id, signature = value.split(".")
+    # Another session id with the same signature.
+    forged = ".".join([version, session_id[::-1], signature])
     client.cookies.set(sess.SESSION_COOKIE, forged, path="/ui")
     assert client.get("/ui", follow_redirects=False).status_code == 303
-    # A correctly signed but expired cookie.
-    with db.read() as conn:
-        principal = authenticate(conn, api_key)
-        secret = client.app.state.secret
-        from hushcast.web.repository import api_key_by_id
-
-        assert principal is not None
-        row = api_key_by_id(conn, principal.api_key_id)
-    old = sess.issue(secret, principal.api_key_id, row.key_digest, now=0)
-    client.cookies.set(sess.SESSION_COOKIE, old, path="/ui")
+    # A correctly signed cookie whose session has expired (idle past the limit).
+    with db.transaction() as conn:
+        conn.execute(update(web_sessions).values(last_seen_at=utcnow() - timedelta(days=1)))
+    client.cookies.set(sess.SESSION_COOKIE, value, path="/ui")
     assert client.get("/ui", follow_redirects=False).status_code == 303
-    fresh = sess.issue(secret, principal.api_key_id, row.key_digest)
-    client.cookies.set(sess.SESSION_COOKIE, fresh, path="/ui")
+    client.cookies.clear()
+    signed_in(client, api_key)
     assert client.get("/ui", follow_redirects=False).status_code == 200
 
 

@@ -8,17 +8,20 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hushcast import __version__
+from hushcast.core import metrics_http
 from hushcast.core.config import Settings, get_settings
 from hushcast.core.db import Database, create_database
 from hushcast.core.deps import CurrentPrincipal, KeyRateLimiter, reject_unstorable_text
 from hushcast.core.errors import install_error_handlers, problem
 from hushcast.core.migrate import is_up_to_date
+from hushcast.delivery.metrics import configure_bot_labels
 
 log = logging.getLogger("hushcast")
 
@@ -124,11 +127,47 @@ def api_router() -> APIRouter:
     return router
 
 
+SECRET_IN_DATABASE_WARNING = (
+    "HUSHCAST_SECRET_KEY is not set: the secret that signs dashboard sessions and click "
+    "links is kept in plaintext in the database (settings_kv), so whoever can read the "
+    "database can forge them. Set HUSHCAST_SECRET_KEY (see docs/security.md)."
+)
+
+
 def _load_secret(db: Database) -> str:
     from hushcast.orgs.service import get_or_create_secret
 
     with db.transaction() as conn:
         return get_or_create_secret(conn)
+
+
+def _refresh_queue_depth(db: Database) -> None:
+    from hushcast.delivery.metrics import QUEUE_DEPTH
+    from hushcast.delivery.repository import queue_depth
+
+    with db.read() as conn:
+        QUEUE_DEPTH.set(queue_depth(conn))
+
+
+def _start_metrics(settings: Settings, db: Database) -> metrics_http.MetricsListener | None:
+    """The separate metrics listener when METRICS_BIND is set; a log line when metrics
+    are not served at all."""
+    if settings.metrics_bind:
+        return metrics_http.MetricsListener(
+            settings.metrics_bind, settings.metrics_token, lambda: _refresh_queue_depth(db)
+        ).start()
+    if not settings.metrics_token:
+        log.info(
+            "metrics: not served (set HUSHCAST_METRICS_TOKEN or HUSHCAST_METRICS_BIND to scrape)"
+        )
+    return None
+
+
+def verification_secrets(current: str, settings: Settings) -> tuple[str, ...]:
+    """The secrets a signature may be made with: the current one first (it signs), then
+    the previous one during a rotation."""
+    previous = settings.secret_key_previous
+    return (current, previous) if previous and previous != current else (current,)
 
 
 def _install_openapi(app: FastAPI) -> None:
@@ -161,10 +200,14 @@ def create_app(
 
         database = db or create_database(settings.database_url, pool_size=settings.db_pool_size)
         app.state.db = database
+        if not settings.secret_key and not database.is_sqlite:
+            log.warning(SECRET_IN_DATABASE_WARNING)
         app.state.secret = settings.secret_key or await asyncio.to_thread(_load_secret, database)
+        app.state.verify_secrets = verification_secrets(app.state.secret, settings)
         app.state.telegram = HttpTelegramClient(
             settings.telegram_api_url, timeout=settings.telegram_timeout_s
         )
+        listener = app.state.metrics_listener = _start_metrics(settings, database)
         worker_task: asyncio.Task[Any] | None = None
         worker = None
         if run_worker:
@@ -182,6 +225,8 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker_task
             await app.state.telegram.close()
+            if listener is not None:
+                await asyncio.to_thread(listener.stop)
             if db is None:
                 database.dispose()
 
@@ -198,6 +243,7 @@ def create_app(
         redirect_slashes=False,
     )
     app.state.settings = settings
+    configure_bot_labels(settings.metrics_bot_labels)
     _install_openapi(app)
     app.state.key_limiter = KeyRateLimiter(settings.rate_limit_per_key)
     install_error_handlers(app)
@@ -221,18 +267,16 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics_endpoint() -> Response:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-        from hushcast.delivery.metrics import QUEUE_DEPTH
-        from hushcast.delivery.repository import queue_depth
-
-        try:
-            with app.state.db.read() as conn:
-                QUEUE_DEPTH.set(queue_depth(conn))
-        except Exception:
-            log.warning("metrics: database unavailable")
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    def metrics_endpoint(request: Request) -> Response:
+        """Only with HUSHCAST_METRICS_TOKEN (and no METRICS_BIND): see core/metrics_http."""
+        if not metrics_http.served_publicly(settings):
+            return problem(404, "Not found")
+        if not metrics_http.token_ok(settings.metrics_token, request.headers.get("authorization")):
+            response = problem(401, "Metrics need the bearer token (HUSHCAST_METRICS_TOKEN)")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+        body = metrics_http.render(lambda: _refresh_queue_depth(app.state.db))
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> JSONResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +21,24 @@ class Settings(BaseSettings):
     # Secret used to sign click links and dashboard sessions; generated per
     # database on first start when not given (stored in the settings table).
     secret_key: str | None = None
+    # The secret used before a rotation: signatures made with it (dashboard sessions,
+    # CSRF tokens, click links) are still accepted; new ones use secret_key. Remove it
+    # once the grace period is over.
+    secret_key_previous: str | None = None
+    # Dashboard sessions end after this many minutes without a request (and at the
+    # latest 12 hours after sign-in).
+    session_idle_minutes: int = Field(default=60, ge=1, le=12 * 60)
+    # /metrics (core/metrics_http.py): served on this host:port only, by a separate
+    # listener; else on the public port to "Authorization: Bearer <metrics_token>"; with
+    # neither set it is not served. The token is required wherever it is set.
+    metrics_token: str | None = None
+    metrics_bind: str | None = None
+    # Also count messages and Telegram 429s per bot username (names tenants' bots: only
+    # for single-tenant instances).
+    metrics_bot_labels: bool = False
+    # Where the first start writes the default organisation's API key when stdout is not a
+    # terminal (created once, mode 0600; on a terminal the key is printed instead).
+    initial_key_file: str = "./var/initial-api-key"
     # Database pool size per process (PostgreSQL).
     db_pool_size: int = 20
     # Largest accepted request body, in bytes.

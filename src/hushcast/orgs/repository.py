@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from hushcast.orgs.models import api_keys, organizations, settings_kv
 
@@ -85,5 +87,15 @@ def get_setting(conn: Connection, key: str) -> str | None:
     return conn.execute(select(settings_kv.c.value).where(settings_kv.c.key == key)).scalar()
 
 
-def put_setting(conn: Connection, key: str, value: str) -> None:
-    conn.execute(insert(settings_kv).values(key=key, value=value))
+def put_setting_if_absent(conn: Connection, key: str, value: str) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING: a concurrent writer of the same key wins quietly
+    (PostgreSQL waits for its commit, then skips; SQLite writers are serialised)."""
+    dialect = conn.dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = pg_insert(settings_kv).values(key=key, value=value)
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(settings_kv).values(key=key, value=value)
+    else:  # pragma: no cover - the two supported databases are above
+        raise NotImplementedError(dialect)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=[settings_kv.c.key]))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from hushcast.core.crypto import same
 from hushcast.core.timeutil import utcnow
 from hushcast.orgs import repository as repo
 
@@ -50,7 +50,7 @@ def authenticate(conn: Connection, key: str) -> Principal | None:
     digest = digest_key(key)
     row = repo.find_key_by_digest(conn, digest)
     # Constant-time comparison of the digests, so timing reveals nothing.
-    if row is None or not hmac.compare_digest(row.key_digest, digest):
+    if row is None or not same(row.key_digest, digest):
         return None
     if row.revoked_at is not None:
         return None
@@ -65,9 +65,18 @@ def bootstrap_default_org(conn: Connection) -> str | None:
     return key
 
 
+SECRET_SETTING = "secret_key"
+
+
 def get_or_create_secret(conn: Connection) -> str:
-    value = repo.get_setting(conn, "secret_key")
+    """The instance's signing secret from the database, created on first use.
+
+    Idempotent under concurrency: processes starting together on an empty database each
+    insert with ON CONFLICT DO NOTHING and then read the one row that won.
+    """
+    value = repo.get_setting(conn, SECRET_SETTING)
     if value is None:
-        value = secrets.token_urlsafe(32)
-        repo.put_setting(conn, "secret_key", value)
+        repo.put_setting_if_absent(conn, SECRET_SETTING, secrets.token_urlsafe(32))
+        value = repo.get_setting(conn, SECRET_SETTING)
+        assert value is not None
     return value

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from hushcast.core.csvsafe import safe_row
 from hushcast.core.errors import BadRequest, NotFound
 from hushcast.core.timeutil import iso, utcnow
 from hushcast.delivery import status as st
@@ -229,7 +230,8 @@ def export_csv(
     while True:
         with read() as conn:
             rows = repo.bucket_after(conn, broadcast_id, statuses, last_id, size)
-        writer.writerows(_contact_values(row) for row in rows)
+        # Contact fields come from clients: no cell may be a live formula (core/csvsafe).
+        writer.writerows(safe_row(_contact_values(row)) for row in rows)
         if rows:
             last_id = int(rows[-1].id)
         chunk = buf.getvalue()

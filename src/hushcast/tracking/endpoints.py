@@ -18,7 +18,10 @@ router = APIRouter(tags=["click tracking"])
 @router.get("/c/{token}", status_code=302, include_in_schema=True)
 def click(token: str, request: Request) -> RedirectResponse:
     """Records the click and redirects to the message's original link."""
-    parsed = read_click_token(request.app.state.secret, token)
+    # The current secret, then the previous one during a rotation (SECRET_KEY_PREVIOUS).
+    parsed = next(
+        (p for s in request.app.state.verify_secrets if (p := read_click_token(s, token))), None
+    )
     if parsed is None:
         raise NotFound("Not found")
     with get_db(request).transaction() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -29,9 +30,9 @@ from hushcast.messages import service as messages_service
 from hushcast.mute import service as mute_service
 from hushcast.reports import service as reports_service
 from hushcast.web import repository as repo
-from hushcast.web import service
+from hushcast.web import service, session_service
 from hushcast.web import session as sess
-from hushcast.web.service import UISession
+from hushcast.web.session_service import UISession
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -172,18 +173,33 @@ router = APIRouter(prefix="/ui", route_class=UIRoute, include_in_schema=False)
 
 
 def _secret(request: Request) -> str:
+    """The secret that signs new cookies and tokens."""
     secret: str = request.app.state.secret
     return secret
+
+
+def _secrets(request: Request) -> tuple[str, ...]:
+    """The secrets a cookie or token may be signed with (current, then previous)."""
+    secrets: tuple[str, ...] = request.app.state.verify_secrets
+    return secrets
+
+
+def _idle(request: Request) -> timedelta:
+    return timedelta(minutes=request.app.state.settings.session_idle_minutes)
 
 
 def current_session(request: Request) -> UISession:
     value = request.cookies.get(sess.SESSION_COOKIE)
     if not value:
         raise LoginRequired()
+    idle = _idle(request)
     with get_db(request).read() as conn:
-        session = service.load_session(conn, _secret(request), value)
+        session = session_service.load_session(conn, _secrets(request), value, idle)
     if session is None:
         raise LoginRequired()
+    if session_service.needs_touch(session, idle):
+        with get_db(request).transaction() as conn:
+            session_service.touch(conn, session)
     request.state.ui_session = session
     return session
 
@@ -199,7 +215,7 @@ async def require_csrf(request: Request, session: SessionDep) -> UISession:
         form = await request.form()
         value = form.get(sess.CSRF_FIELD)
         given = value if isinstance(value, str) else None
-    if not sess.csrf_ok(_secret(request), session.cookie_value, given):
+    if not sess.csrf_ok(_secrets(request), session.session_id, given):
         raise CsrfFailed()
     return session
 
@@ -263,7 +279,7 @@ def _check_id(value: int) -> int:
 def login_page(request: Request, next: str | None = None) -> Response:
     secret = _secret(request)
     nonce = request.cookies.get(sess.LOGIN_COOKIE)
-    if not nonce or len(nonce) > 100:
+    if not nonce or len(nonce) > sess.MAX_NONCE_CHARS:
         nonce = sess.new_login_nonce()
     response = _render(
         request,
@@ -298,10 +314,10 @@ def login_submit(
 ) -> Response:
     secret = _secret(request)
     nonce = request.cookies.get(sess.LOGIN_COOKIE)
-    if not sess.login_csrf_ok(secret, nonce, csrf_token):
+    if not sess.login_csrf_ok(_secrets(request), nonce, csrf_token):
         raise CsrfFailed()
-    with get_db(request).read() as conn:
-        value = service.sign_in(conn, secret, api_key)
+    with get_db(request).transaction() as conn:
+        value = session_service.sign_in(conn, secret, api_key, _idle(request))
     if value is None:
         assert nonce is not None
         response = _render(
@@ -328,11 +344,26 @@ def login_submit(
     return response
 
 
-@router.post("/logout")
-def logout(request: Request, session: CsrfSession) -> Response:
+def _signed_out() -> Response:
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(sess.SESSION_COOKIE, path=sess.COOKIE_PATH)
     return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: CsrfSession) -> Response:
+    """Ends this session on the server: the old cookie no longer opens anything."""
+    with get_db(request).transaction() as conn:
+        session_service.sign_out(conn, session)
+    return _signed_out()
+
+
+@router.post("/logout-everywhere")
+def logout_everywhere(request: Request, session: CsrfSession) -> Response:
+    """Ends every dashboard session of the organisation, this one included."""
+    with get_db(request).transaction() as conn:
+        session_service.sign_out_everywhere(conn, session)
+    return _signed_out()
 
 
 @router.post("/tz")

@@ -1,4 +1,4 @@
-"""Dashboard logic: sessions, time zones, report counters, the outcome chart, CSV export.
+"""Dashboard logic: time zones, report counters, the outcome chart, CSV export.
 
 Never commits: the routes open the transaction.
 """
@@ -17,53 +17,8 @@ from hushcast.core.errors import BadRequest
 from hushcast.core.timeutil import FOREVER, utcnow
 from hushcast.delivery import status as st
 from hushcast.mute import service as mute_service
-from hushcast.orgs.service import Principal, authenticate
 from hushcast.reports import service as reports_service
 from hushcast.reports.schemas import ReportContact
-from hushcast.web import repository as repo
-from hushcast.web import session as sess
-
-# --- sessions --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UISession:
-    principal: Principal
-    org_name: str
-    key_prefix: str
-    cookie_value: str
-    csrf: str
-
-
-def sign_in(conn: Connection, secret: str, key: str) -> str | None:
-    """A new session cookie value for a valid, unrevoked key, else None."""
-    principal = authenticate(conn, key.strip())
-    if principal is None:
-        return None
-    row = repo.api_key_by_id(conn, principal.api_key_id)
-    if row is None:
-        return None
-    return sess.issue(secret, int(row.id), str(row.key_digest))
-
-
-def load_session(conn: Connection, secret: str, cookie_value: str | None) -> UISession | None:
-    """The session of a valid cookie whose key still exists, unrevoked and unchanged."""
-    claims = sess.parse(secret, cookie_value)
-    if claims is None:
-        return None
-    row = repo.api_key_by_id(conn, claims.api_key_id)
-    if row is None or row.revoked_at is not None:
-        return None
-    if not sess.digest_matches(claims, str(row.key_digest)):
-        return None
-    return UISession(
-        principal=Principal(organization_id=int(row.organization_id), api_key_id=int(row.id)),
-        org_name=str(row.org_name),
-        key_prefix=str(row.key_prefix),
-        cookie_value=claims.value,
-        csrf=sess.csrf_token(secret, claims.value),
-    )
-
 
 # --- time zones ------------------------------------------------------------------------------
 

@@ -1,8 +1,14 @@
-"""Dashboard sessions and CSRF tokens: signed, stateless cookies checked on every request.
+"""Dashboard session cookies and CSRF tokens.
 
-The session cookie names an API key id, an expiry and the first characters of the key's
-digest, signed with HMAC-SHA256 under the instance secret. Every request looks the key up
-again, so revoking a key (or replacing it) ends every session opened with it.
+A session is a row of ``web_sessions`` (see web/repository.py); the cookie carries its
+random id, signed with HMAC-SHA256 under the instance secret so that garbage is refused
+without a database read. The table keeps only the id's SHA-256, so reading the database
+does not give anyone a session. Signing out revokes the row; so the old cookie (and the
+CSRF token derived from it) stop working at once.
+
+Every check accepts the current secret and the previous one (``HUSHCAST_SECRET_KEY_PREVIOUS``)
+during a rotation; new values are always signed with the current secret. Comparisons are on
+bytes (core/crypto.py): a non-ASCII cookie or token is refused, never a 500.
 """
 
 from __future__ import annotations
@@ -11,70 +17,66 @@ import base64
 import hashlib
 import hmac
 import secrets
-import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+
+from hushcast.core.crypto import same, to_bytes
 
 SESSION_COOKIE = "hc_session"
 LOGIN_COOKIE = "hc_login"
 TZ_COOKIE = "hc_tz"
 COOKIE_PATH = "/ui"
+# Absolute lifetime of a session, whatever its activity (the idle limit is a setting).
 SESSION_TTL_S = 12 * 3600
-DIGEST_CHARS = 16
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-_VERSION = "v1"
+_VERSION = "v2"
+MAX_COOKIE_CHARS = 300
+MAX_NONCE_CHARS = 100
 
 
 def _mac(secret: str, purpose: str, payload: str) -> str:
-    raw = hmac.new(secret.encode("utf-8"), f"{purpose}|{payload}".encode(), hashlib.sha256).digest()
+    raw = hmac.new(to_bytes(secret), to_bytes(f"{purpose}|{payload}"), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-@dataclass(frozen=True)
-class SessionClaims:
-    """What a valid cookie says; the key still has to be checked against the database."""
-
-    api_key_id: int
-    expires_at: int
-    digest_prefix: str
-    value: str  # the whole cookie value (the CSRF token is derived from it)
+def _signed_by_any(secrets_: Sequence[str], purpose: str, payload: str, given: str) -> bool:
+    return any(same(given, _mac(s, purpose, payload)) for s in secrets_)
 
 
-def issue(secret: str, api_key_id: int, key_digest: str, now: float | None = None) -> str:
-    expires = int((now if now is not None else time.time()) + SESSION_TTL_S)
-    nonce = secrets.token_urlsafe(12)
-    payload = f"{_VERSION}.{api_key_id}.{expires}.{key_digest[:DIGEST_CHARS]}.{nonce}"
+def new_session_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def id_digest(session_id: str) -> str:
+    """What the database stores instead of the id."""
+    return hashlib.sha256(to_bytes(session_id)).hexdigest()
+
+
+def issue(secret: str, session_id: str) -> str:
+    """The cookie value for a session id."""
+    payload = f"{_VERSION}.{session_id}"
     return f"{payload}.{_mac(secret, 'session', payload)}"
 
 
-def parse(secret: str, value: str | None, now: float | None = None) -> SessionClaims | None:
-    """The claims of a well-signed, unexpired cookie, else None."""
-    if not value or len(value) > 300:
+def parse(secrets_: Sequence[str], value: str | None) -> str | None:
+    """The session id of a well-signed cookie, else None (the row still has to be checked)."""
+    if not value or len(value) > MAX_COOKIE_CHARS:
         return None
     payload, _, signature = value.rpartition(".")
-    if not payload or not hmac.compare_digest(signature, _mac(secret, "session", payload)):
+    if not payload or not _signed_by_any(secrets_, "session", payload, signature):
         return None
-    parts = payload.split(".")
-    if len(parts) != 5 or parts[0] != _VERSION:
+    version, _, session_id = payload.partition(".")
+    if version != _VERSION or not session_id:
         return None
-    _, key_id, expires, prefix, _nonce = parts
-    if not key_id.isdigit() or not expires.isdigit():
-        return None
-    if int(expires) <= (now if now is not None else time.time()):
-        return None
-    return SessionClaims(int(key_id), int(expires), prefix, value)
+    return session_id
 
 
-def digest_matches(claims: SessionClaims, key_digest: str) -> bool:
-    return hmac.compare_digest(claims.digest_prefix, key_digest[:DIGEST_CHARS])
+def csrf_token(secret: str, session_id: str) -> str:
+    return _mac(secret, "csrf", session_id)
 
 
-def csrf_token(secret: str, session_value: str) -> str:
-    return _mac(secret, "csrf", session_value)
-
-
-def csrf_ok(secret: str, session_value: str, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(str(given), csrf_token(secret, session_value))
+def csrf_ok(secrets_: Sequence[str], session_id: str, given: str | None) -> bool:
+    return bool(given) and _signed_by_any(secrets_, "csrf", session_id, str(given))
 
 
 # The sign-in form has no session yet: its token is bound to a random cookie instead
@@ -89,7 +91,7 @@ def login_csrf_token(secret: str, nonce: str) -> str:
     return _mac(secret, "login-csrf", nonce)
 
 
-def login_csrf_ok(secret: str, nonce: str | None, given: str | None) -> bool:
-    if not nonce or not given or len(nonce) > 100:
+def login_csrf_ok(secrets_: Sequence[str], nonce: str | None, given: str | None) -> bool:
+    if not nonce or not given or len(nonce) > MAX_NONCE_CHARS:
         return False
-    return hmac.compare_digest(str(given), login_csrf_token(secret, nonce))
+    return _signed_by_any(secrets_, "login-csrf", nonce, str(given))
