@@ -617,11 +617,6 @@ def test_unicode_digits_in_path_and_query_ids_are_4xx(
             assert r.status_code == 404, (path, r.status_code, r.text[:200])
 
 
-@pytest.mark.xfail(
-    reason="ASCII-digit id parsing in JSON bodies is the other half of issue 12 (wt-integrity); "
-    "remove this mark when it is merged",
-    strict=False,
-)
 def test_unicode_digits_in_body_ids_are_400(client: TestClient, db: Database, world: World) -> None:
     a, m, g = world.app, world.message, world.group
     cases: list[tuple[str, str, BadBody, int | tuple[int, ...]]] = []

@@ -1,7 +1,7 @@
 """web_sessions: dashboard sessions kept on the server (logout and idle expiry end them)
 
 Revision ID: 0002h
-Revises: 0001
+Revises: 0003i
 Create Date: 2026-12-02 15:40:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002h"
-down_revision = "0001"
+down_revision = "0003i"
 branch_labels = None
 depends_on = None
 
