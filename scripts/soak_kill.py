@@ -25,9 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fastapi.testclient import TestClient  # noqa: E402
-from tests.reliability import kill_loop  # noqa: E402
+from tests.support.reliability import kill_loop  # noqa: E402
 
-from hushcast.core.app import create_app  # noqa: E402
+from hushcast.app import create_app  # noqa: E402
 from hushcast.core.config import Settings  # noqa: E402
 from hushcast.core.db import create_database  # noqa: E402
 from hushcast.core.migrate import upgrade  # noqa: E402

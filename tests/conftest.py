@@ -15,14 +15,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
-from hushcast.core.app import create_app
+from hushcast.app import create_app
 from hushcast.core.config import Settings
 from hushcast.core.db import Database, create_database
 from hushcast.core.migrate import upgrade
-from hushcast.core.models import metadata
-from hushcast.orgs.service import create_key
 from hushcast.telegram.fake_server import FakeTelegramConfig
 from hushcast.telegram.testing import (
     TEST_BOT_ID,
@@ -30,24 +27,16 @@ from hushcast.telegram.testing import (
     TEST_BOT_USERNAME,
     FakeTelegramThread,
 )
-
-PG_ADMIN_URL = os.environ.get("HUSHCAST_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.support.db import PG_ADMIN_URL, dispose_shared_databases, pg_admin, shared_database, wipe
+from tests.support.service import LiveService, base_settings, make_key, new_bot_token
 
 _pg_skip_reason: str | None = None
-
-
-def _pg_admin() -> Any:
-    import psycopg
-
-    return psycopg.connect(
-        PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), autocommit=True, connect_timeout=3
-    )
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     try:
-        admin = _pg_admin()
+        admin = pg_admin()
     except Exception as exc:  # noqa: BLE001
         msg = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}"
         if os.environ.get("CI") == "true":
@@ -67,7 +56,7 @@ def pg_url() -> Iterator[str]:
         # A fresh connection: the server may have been restarted meanwhile
         # (tests/reliability/test_postgres_restart.py).
         admin.close()
-        admin = _pg_admin()
+        admin = pg_admin()
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
@@ -80,30 +69,6 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     upgrade(db)
     db.dispose()
     return url
-
-
-# One Database (and one app, below) per backend for the whole run: building them per
-# test cost more than most tests. Each test starts from empty tables instead.
-_databases: dict[str, Database] = {}
-
-
-def shared_database(url: str) -> Database:
-    if url not in _databases:
-        _databases[url] = create_database(url, pool_size=5)
-    return _databases[url]
-
-
-def wipe(db: Database) -> None:
-    tables = [t for t in metadata.sorted_tables if t.name != "settings_kv"]
-    with db.transaction() as conn:
-        if db.is_sqlite:
-            for table in reversed(tables):
-                conn.execute(table.delete())
-            # Ids start at 1 again, as RESTART IDENTITY does below (tables use AUTOINCREMENT).
-            conn.execute(text("DELETE FROM sqlite_sequence"))
-        else:
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -139,25 +104,9 @@ def fake_telegram(_session_fake: FakeTelegramThread) -> FakeTelegramThread:
     return fake
 
 
-def base_settings(db_url: str, fake_url: str) -> Settings:
-    return Settings(
-        database_url=db_url,
-        telegram_api_url=fake_url,
-        telegram_timeout_s=5.0,
-        rate_limit_per_key=100000,
-        public_url="http://testserver",
-    )
-
-
 @pytest.fixture
 def settings(db_url: str, fake_telegram: FakeTelegramThread) -> Settings:
     return base_settings(db_url, str(fake_telegram.base_url))
-
-
-def make_key(db: Database, org: str) -> str:
-    with db.transaction() as conn:
-        _, key = create_key(conn, org)
-    return key
 
 
 @pytest.fixture
@@ -178,8 +127,7 @@ def _close_shared() -> Iterator[None]:
     yield
     for c in _clients.values():
         c.__exit__(None, None, None)
-    for database in _databases.values():
-        database.dispose()
+    dispose_shared_databases()
 
 
 @pytest.fixture
@@ -196,60 +144,12 @@ def client(settings: Settings, db: Database, api_key: str) -> TestClient:
     return c
 
 
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-_bot_counter = iter(range(1000, 10**6))
-
-
-def new_bot_token(fake: Any, username: str | None = None) -> str:
-    bot_id = 7_000_000_000 + next(_bot_counter)
-    token = f"{bot_id}:AAH{uuid.uuid4().hex}"
-    fake.register_bot(token, bot_id, username or f"test{bot_id}_bot")
-    return token
-
-
 @pytest.fixture
 def app_uuid(client: TestClient, fake_telegram: Any) -> str:
     token = new_bot_token(fake_telegram)
     r = client.post("/v1/apps", json={"botToken": token, "name": "Test bot"})
     assert r.status_code == 201, r.text
     return str(r.json()["appUuid"])
-
-
-class LiveService:
-    """The real service (API + in-process worker) under uvicorn on a free port."""
-
-    def __init__(self, settings: Settings, db: Database, api_key: str) -> None:
-        import threading
-
-        import httpx
-        import uvicorn
-
-        self.app = create_app(settings, db=db, run_worker=True)
-        self.server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        import time
-
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("service did not start")
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.http = httpx.Client(
-            base_url=self.base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
-        )
-
-    def stop(self) -> None:
-        self.http.close()
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 @pytest.fixture

@@ -1,4 +1,7 @@
-"""The FastAPI application: middleware, error handlers, module routers, lifespan."""
+"""The FastAPI application: middleware, error handlers, module routers, lifespan.
+
+Above every module (``core`` is below them and imports none of them): the one place that
+puts the modules together."""
 
 from __future__ import annotations
 
@@ -18,10 +21,10 @@ from hushcast import __version__
 from hushcast.core import metrics_http
 from hushcast.core.config import Settings, get_settings
 from hushcast.core.db import Database, create_database
-from hushcast.core.deps import CurrentPrincipal, KeyRateLimiter, reject_unstorable_text
 from hushcast.core.errors import install_error_handlers, problem
 from hushcast.core.migrate import is_up_to_date
-from hushcast.delivery.metrics import configure_bot_labels
+from hushcast.delivery.metrics import configure_bot_labels, refresh_queue_depth
+from hushcast.orgs.deps import CurrentPrincipal, KeyRateLimiter, reject_unstorable_text
 
 log = logging.getLogger("hushcast")
 
@@ -141,20 +144,12 @@ def _load_secret(db: Database) -> str:
         return get_or_create_secret(conn)
 
 
-def _refresh_queue_depth(db: Database) -> None:
-    from hushcast.delivery.metrics import QUEUE_DEPTH
-    from hushcast.delivery.repository import queue_depth
-
-    with db.read() as conn:
-        QUEUE_DEPTH.set(queue_depth(conn))
-
-
 def _start_metrics(settings: Settings, db: Database) -> metrics_http.MetricsListener | None:
     """The separate metrics listener when METRICS_BIND is set; a log line when metrics
     are not served at all."""
     if settings.metrics_bind:
         return metrics_http.MetricsListener(
-            settings.metrics_bind, settings.metrics_token, lambda: _refresh_queue_depth(db)
+            settings.metrics_bind, settings.metrics_token, lambda: refresh_queue_depth(db)
         ).start()
     if not settings.metrics_token:
         log.info(
@@ -275,7 +270,7 @@ def create_app(
             response = problem(401, "Metrics need the bearer token (HUSHCAST_METRICS_TOKEN)")
             response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
             return response
-        body = metrics_http.render(lambda: _refresh_queue_depth(app.state.db))
+        body = metrics_http.render(lambda: refresh_queue_depth(app.state.db))
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/readyz", include_in_schema=False)

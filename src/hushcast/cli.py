@@ -52,7 +52,7 @@ def serve(
     """Runs the HTTP API (and, unless --no-worker, the delivery worker)."""
     import uvicorn
 
-    from hushcast.core.app import create_app
+    from hushcast.app import create_app
     from hushcast.orgs.initial_key import hand_over
     from hushcast.orgs.service import bootstrap_default_org
 

@@ -67,7 +67,7 @@ class _Service:
     def __init__(self, settings: Any, port: int) -> None:
         import uvicorn
 
-        from hushcast.core.app import create_app
+        from hushcast.app import create_app
 
         application = create_app(settings, run_worker=True)
         self.server: uvicorn.Server = uvicorn.Server(

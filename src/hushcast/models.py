@@ -1,4 +1,5 @@
-"""Imports every module's tables so that ``metadata`` is complete (Alembic, tests)."""
+"""The table registry: imports every module's tables so that ``metadata`` (defined in
+``core/db.py``) is complete (Alembic, tests), and sets SQLite AUTOINCREMENT on them."""
 
 from sqlalchemy import Table
 

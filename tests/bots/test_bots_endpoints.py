@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from hushcast.core.app import create_app
+from hushcast.app import create_app
 from hushcast.core.config import Settings
 from hushcast.core.db import Database
-from tests.conftest import bearer, new_bot_token
+from tests.support.service import bearer, new_bot_token
 
 
 def test_connect_bot(client: TestClient, fake_telegram: Any) -> None:

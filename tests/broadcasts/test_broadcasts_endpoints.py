@@ -15,7 +15,7 @@ from hushcast.broadcasts.models import broadcasts
 from hushcast.core.db import Database
 from hushcast.core.timeutil import utcnow
 from hushcast.delivery import status as st
-from tests.broadcasts import (
+from tests.support.broadcasts import (
     add_delivery,
     add_group,
     add_message,
@@ -25,7 +25,7 @@ from tests.broadcasts import (
     parse_iso,
     register,
 )
-from tests.conftest import bearer
+from tests.support.service import bearer
 
 
 def assert_problem(r: Any, status: int, detail: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,56 +15,24 @@ from hushcast.contacts.models import app_tokens
 from hushcast.core.db import Database
 from hushcast.delivery import status as st
 from hushcast.delivery.models import deliveries
-from tests.broadcasts import (
+from tests.support.broadcasts import (
+    NOW,
     add_group,
-    add_message,
     app_id,
     connect_bot,
     contact_id,
     deactivate,
     delivery_rows,
+    new_broadcast,
     org_id,
+    plan_all,
+    queued,
     register,
 )
-
-NOW = datetime(2030, 5, 6, 7, 8, 9)
 
 
 class Crash(Exception):
     pass
-
-
-@pytest.fixture
-def ten(client: TestClient, db: Database, app_uuid: str, fake_telegram: Any) -> str:
-    """Ten tokens t1..t10 of contacts c1..c10, with another bot's tokens interleaved."""
-    other_app = connect_bot(client, fake_telegram)
-    for i in range(1, 11):
-        register(client, app_uuid, [(f"@tok{i}", f"c{i}")])
-        register(client, other_app, [(f"@oth{i}", f"c{i}")])
-    return app_uuid
-
-
-def new_broadcast(client: TestClient, db: Database, app_uuid: str, **extra: Any) -> int:
-    body = {"messageId": add_message(db), "appId": app_uuid, **extra}
-    r = client.post("/v1/broadcast", json=body)
-    assert r.status_code == 201, r.text
-    return int(r.json()["broadcastId"])
-
-
-def plan_all(db: Database, broadcast_id: int, batch_size: int = 50_000) -> list[bool]:
-    results: list[bool] = []
-    while not results or not results[-1]:
-        with db.transaction() as conn:
-            results.append(planner.plan_batch(conn, broadcast_id, NOW, batch_size))
-        assert len(results) < 100
-    return results
-
-
-def queued(db: Database, broadcast_id: int) -> dict[str, str]:
-    rows = delivery_rows(db, broadcast_id=broadcast_id)
-    tokens = [r.token for r in rows]
-    assert len(tokens) == len(set(tokens)), "a recipient was queued twice"
-    return {r.token: r.status for r in rows}
 
 
 def broadcast_row(db: Database, broadcast_id: int) -> Any:

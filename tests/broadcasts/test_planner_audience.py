@@ -17,8 +17,16 @@ from hushcast.contacts.models import app_tokens
 from hushcast.core.db import Database
 from hushcast.core.timeutil import utcnow
 from hushcast.delivery.models import deliveries
-from tests.broadcasts import app_id, contact_id, delivery_rows, register
-from tests.broadcasts.test_planner import NOW, new_broadcast, plan_all, queued, ten  # noqa: F401
+from tests.support.broadcasts import (  # noqa: F401
+    NOW,
+    app_id,
+    contact_id,
+    delivery_rows,
+    new_broadcast,
+    plan_all,
+    queued,
+    register,
+)
 
 
 def test_chat_registered_again_mid_planning_is_planned_once(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from hushcast.core.app import create_app
+from hushcast.app import create_app
 from hushcast.core.config import Settings
 from hushcast.core.db import create_database
 

@@ -14,8 +14,8 @@ from typer.testing import CliRunner, Result
 
 from hushcast.cli import app
 from hushcast.cli_client import parse_duration
-from tests.conftest import LiveService, new_bot_token
-from tests.e2e.helpers import create_message
+from tests.support.live import create_message
+from tests.support.service import LiveService, new_bot_token
 
 # The commands only speak HTTP: one database backend is enough.
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -22,7 +22,7 @@ from hushcast.contacts.models import app_tokens, contacts
 from hushcast.core.db import Database
 from hushcast.core.timeutil import utcnow
 from hushcast.orgs.models import organizations
-from tests.conftest import LiveService, new_bot_token
+from tests.support.service import LiveService, new_bot_token
 
 THREADS = 8
 ROUNDS = 4

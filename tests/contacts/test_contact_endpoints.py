@@ -13,7 +13,7 @@ from hushcast.contacts.models import app_tokens, contacts
 from hushcast.core.db import Database
 from hushcast.groups.models import group_contacts
 from hushcast.mute.models import mutes
-from tests.conftest import bearer
+from tests.support.service import bearer
 
 
 def assert_problem(r: Any, status: int, detail: str | None = None) -> None:

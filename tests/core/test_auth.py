@@ -7,7 +7,7 @@ import base64
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from hushcast.core.app import create_app
+from hushcast.app import create_app
 from hushcast.core.config import Settings
 from hushcast.core.db import Database
 from hushcast.core.timeutil import utcnow

@@ -22,7 +22,8 @@ from hushcast.core.db import Database, create_database
 from hushcast.core.migrate import alembic_config, upgrade
 from hushcast.groups.models import group_contacts, groups
 from hushcast.orgs.models import organizations
-from tests.conftest import PG_ADMIN_URL, _pg_admin
+from tests.support.db import PG_ADMIN_URL
+from tests.support.db import pg_admin as _pg_admin
 
 T0 = datetime(2026, 1, 1)
 
@@ -292,7 +293,7 @@ def test_sqlite_rebuild_keeps_every_row_and_never_reuses_ids(old_db: Database) -
 def test_migrated_sqlite_schema_matches_the_models(tmp_path: Any) -> None:
     """Migrations and models describe the same SQLite schema (AUTOINCREMENT, unique and
     partial indexes, foreign keys)."""
-    from hushcast.core.models import metadata
+    from hushcast.models import metadata
 
     migrated = create_database(f"sqlite:///{tmp_path / 'migrated.db'}", null_pool=True)
     upgrade(migrated)

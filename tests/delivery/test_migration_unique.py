@@ -17,7 +17,8 @@ from hushcast.core.db import create_database
 from hushcast.core.migrate import alembic_config
 from hushcast.messages.models import messages
 from hushcast.orgs.models import organizations
-from tests.conftest import PG_ADMIN_URL, _pg_admin
+from tests.support.db import PG_ADMIN_URL
+from tests.support.db import pg_admin as _pg_admin
 
 NOW = datetime(2030, 1, 1)
 

@@ -14,7 +14,7 @@ from hushcast.delivery import status as st
 from hushcast.delivery.job import Job, outcome
 from hushcast.delivery.outbox import Outbox
 from hushcast.delivery.store import CheckItem, SqlDeliveryStore
-from tests.broadcasts import add_delivery, add_message, app_id, delivery_rows
+from tests.support.broadcasts import add_delivery, add_message, app_id, delivery_rows
 
 NOW = datetime(2030, 1, 1)
 

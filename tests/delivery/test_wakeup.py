@@ -25,8 +25,8 @@ from hushcast.core.config import Settings
 from hushcast.core.db import Database
 from hushcast.delivery.wakeup import CHANNEL, PgListener, notify_work
 from hushcast.delivery.worker import Worker
-from tests.broadcasts import add_message, app_id, connect_bot, register
-from tests.e2e.helpers import wait_for
+from tests.support.broadcasts import add_message, app_id, connect_bot, register
+from tests.support.waiting import wait_for
 
 SLOW_POLL = {"worker_poll_s": 30.0, "worker_lease_s": 5.0}
 WAIT_S = 10.0

@@ -11,23 +11,15 @@ from sqlalchemy import update
 
 from hushcast.core.timeutil import utcnow
 from hushcast.mute.models import mutes
-from tests.conftest import LiveService, new_bot_token
-from tests.e2e.helpers import broadcast_done, create_message, deliveries_by_token, wait_for
-
-
-def connect_bot(live: LiveService, fake: Any, **settings: Any) -> str:
-    r = live.http.post("/v1/apps", json={"botToken": new_bot_token(fake)})
-    assert r.status_code == 201, r.text
-    app_uuid = str(r.json()["appUuid"])
-    if settings:
-        assert live.http.patch(f"/v1/apps/{app_uuid}", json=settings).status_code == 200
-    return app_uuid
-
-
-def register(live: LiveService, app_uuid: str, tokens: list[str]) -> None:
-    items = [{"token": t, "externalCustomerId": f"cust-{t}"} for t in tokens]
-    r = live.http.post(f"/v1/apps/{app_uuid}/tokens", json={"tokens": items})
-    assert r.status_code == 200, r.text
+from tests.support.live import (
+    broadcast_done,
+    connect_bot,
+    create_message,
+    deliveries_by_token,
+    register,
+)
+from tests.support.service import LiveService
+from tests.support.waiting import wait_for
 
 
 def received(fake: Any) -> Counter[str]:

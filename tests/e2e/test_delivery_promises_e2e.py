@@ -8,9 +8,9 @@ import json
 import time
 from typing import Any
 
-from tests.conftest import LiveService
-from tests.e2e.helpers import broadcast_done, create_message, deliveries_by_token, wait_for
-from tests.e2e.test_delivery_rules_e2e import setup_bot
+from tests.support.live import broadcast_done, create_message, deliveries_by_token, setup_bot
+from tests.support.service import LiveService
+from tests.support.waiting import wait_for
 
 
 def test_group_migrated_into_a_muted_chat_gets_nothing(

@@ -14,18 +14,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import LiveService, new_bot_token
-from tests.e2e.helpers import broadcast_done, create_message, deliveries_by_token, wait_for
-
-
-def setup_bot(live: LiveService, fake: Any, tokens: list[str], **settings: Any) -> str:
-    http = live.http
-    app_uuid = str(http.post("/v1/apps", json={"botToken": new_bot_token(fake)}).json()["appUuid"])
-    if settings:
-        assert http.patch(f"/v1/apps/{app_uuid}", json=settings).status_code == 200
-    items = [{"token": t, "externalCustomerId": f"c-{t}"} for t in tokens]
-    assert http.post(f"/v1/apps/{app_uuid}/tokens", json={"tokens": items}).status_code == 200
-    return app_uuid
+from tests.support.live import broadcast_done, create_message, deliveries_by_token, setup_bot
+from tests.support.service import LiveService, new_bot_token
+from tests.support.waiting import wait_for
 
 
 def test_pause_resume_and_cancel(live: LiveService, fake_telegram: Any, db: Any) -> None:

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from hushcast.delivery.models import deliveries
-from tests.conftest import new_bot_token
-from tests.e2e.helpers import wait_for
+from tests.support.service import new_bot_token
+from tests.support.waiting import wait_for
 
 
 def start_worker(db_url: str, fake_url: str) -> subprocess.Popen[bytes]:

@@ -15,7 +15,7 @@ from hushcast.core.db import Database
 from hushcast.groups.models import group_contacts, groups
 from hushcast.groups.service import group_ids_exist
 from hushcast.messages.models import messages
-from tests.conftest import bearer
+from tests.support.service import bearer
 
 
 def assert_problem(r: Any, status: int, detail: str | None = None) -> None:

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from hushcast.delivery.models import deliveries
-from tests.conftest import LiveService, bearer, new_bot_token
-from tests.e2e.helpers import wait_for
-from tests.messages.hostile_templates import HOSTILE, REJECTED
+from tests.support.hostile_templates import HOSTILE, REJECTED
+from tests.support.service import LiveService, bearer, new_bot_token
+from tests.support.waiting import wait_for
 
 CANARY = "canary-env-5d1e"
 

@@ -13,7 +13,7 @@ from hushcast.bots.models import apps
 from hushcast.broadcasts.models import broadcasts
 from hushcast.core.db import Database
 from hushcast.messages.models import messages
-from tests.conftest import bearer
+from tests.support.service import bearer
 
 URL = "/v1/messages/telegram"
 

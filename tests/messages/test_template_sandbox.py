@@ -22,7 +22,8 @@ from hushcast.messages.render import (
 )
 from hushcast.messages.sandbox import RenderSandbox
 from hushcast.messages.velocity import compile_velocity, evaluate
-from tests.messages.hostile_templates import FAILS, HOSTILE, REJECTED, Hostile, _macro_bomb
+from tests.support.hostile_templates import FAILS, HOSTILE, REJECTED, Hostile
+from tests.support.hostile_templates import macro_bomb as _macro_bomb
 
 CANARY = "canary-7f3a9"
 

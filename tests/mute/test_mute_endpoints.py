@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from hushcast.core.db import Database
 from hushcast.mute.models import mute_events, mutes
-from tests.conftest import bearer
+from tests.support.service import bearer
 
 FOREVER = "9999-12-31T23:59:59Z"
 

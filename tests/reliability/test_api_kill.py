@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,39 +22,11 @@ from sqlalchemy import func, select
 
 from hushcast.contacts.models import app_tokens, contacts
 from hushcast.mute.models import mute_events, mutes
-from tests.reliability import new_bot, stop, subprocess_env, wait_for
+from tests.support.processes import free_port, spawn_api, stop, subprocess_env, wait_api
+from tests.support.service import new_bot
 
 IMPORT_SIZE = 10_000
 MUTE_SIZE = 1_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def spawn_api(
-    db_url: str, fake_url: str, port: int, *, log: Any = subprocess.DEVNULL
-) -> subprocess.Popen[bytes]:
-    """``hushcast serve --no-worker`` on ``port``; see wait_api."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "hushcast.cli", "serve", "--no-worker", "--port", str(port)]
-        + ["--log-level", "warning"],
-        env=subprocess_env(db_url, fake_url, HUSHCAST_RATE_LIMIT_PER_KEY="100000"),
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-
-
-def wait_api(port: int) -> None:
-    def up() -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, timeout=60, interval=0.05)
 
 
 def prefix_counts(db: Any, column: Any, where: Any = None) -> Counter[str]:

@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 
 from hushcast.core.config import Settings
-from tests.conftest import PG_ADMIN_URL, LiveService
-from tests.reliability import rows_of, setup_broadcast, wait_for
+from tests.support.db import PG_ADMIN_URL
+from tests.support.reliability import rows_of, setup_broadcast
+from tests.support.service import LiveService
+from tests.support.waiting import wait_for
 
 CLUSTERS = sorted(os.listdir("/etc/postgresql")) if Path("/etc/postgresql").is_dir() else []
 CAN_RESTART = (

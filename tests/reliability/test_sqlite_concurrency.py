@@ -14,9 +14,10 @@ import httpx
 import pytest
 
 from hushcast.core.config import Settings
-from tests.conftest import LiveService
-from tests.reliability import rows_of, setup_broadcast, start_worker, stop, wait_for
-from tests.reliability.test_api_kill import free_port, spawn_api, wait_api
+from tests.support.processes import free_port, spawn_api, start_worker, stop, wait_api
+from tests.support.reliability import rows_of, setup_broadcast
+from tests.support.service import LiveService
+from tests.support.waiting import wait_for
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

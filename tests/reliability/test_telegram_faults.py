@@ -20,8 +20,10 @@ from sqlalchemy import select
 from hushcast.contacts.models import app_tokens
 from hushcast.core.config import Settings
 from hushcast.delivery.models import app_leases
-from tests.conftest import LiveService
-from tests.reliability import RequestLog, max_per_window, rows_of, setup_broadcast, wait_for
+from tests.support.reliability import rows_of, setup_broadcast
+from tests.support.service import LiveService
+from tests.support.telegram import RequestLog, max_per_window
+from tests.support.waiting import wait_for
 
 RATE = 100  # the bot's messagesPerSecond in these tests
 

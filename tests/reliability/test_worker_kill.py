@@ -18,16 +18,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hushcast.delivery.models import app_leases
-from tests.reliability import (
-    RequestLog,
-    count_status,
-    kill_loop,
-    rows_of,
-    setup_broadcast,
-    start_worker,
-    stop,
-    wait_for,
-)
+from tests.support.processes import start_worker, stop
+from tests.support.reliability import count_status, kill_loop, rows_of, setup_broadcast
+from tests.support.telegram import RequestLog
+from tests.support.waiting import wait_for
 
 SOAK = os.environ.get("HUSHCAST_SOAK") == "1"
 # In flight at 1,000/s with 50 ms latency: about 50; outcomes wait up to 100 ms for

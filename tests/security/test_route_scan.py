@@ -19,9 +19,9 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 from hushcast.web import session as sess
-from tests.conftest import shared_database, wipe
-from tests.security.test_bad_input import World, world  # noqa: F401 - the fixture
-from tests.web.test_web_pages import signed_in
+from tests.support.checks import World  # noqa: F401 - the fixture
+from tests.support.db import shared_database, wipe
+from tests.support.web import signed_in
 
 # Non-ASCII (UTF-8 and Latin-1 bytes), invalid UTF-8, Unicode digits, RTL override.
 HEADER_VALUES: list[bytes] = [

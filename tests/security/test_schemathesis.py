@@ -29,9 +29,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from hushcast.core.app import create_app
+from hushcast.app import create_app
 from hushcast.core.config import Settings
-from tests.conftest import shared_database, wipe
+from tests.support.db import shared_database, wipe
 
 
 @pytest.fixture

@@ -23,16 +23,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, insert, select
 
-from hushcast.core.app import SECRET_IN_DATABASE_WARNING, create_app
+from hushcast.app import SECRET_IN_DATABASE_WARNING, create_app
 from hushcast.core.config import Settings
 from hushcast.core.db import Database, create_database
 from hushcast.orgs import repository as orgs_repository
 from hushcast.orgs.models import settings_kv
 from hushcast.orgs.service import SECRET_SETTING, authenticate, get_or_create_secret
 from hushcast.web import session as sess
-from tests.conftest import LiveService, new_bot_token
-from tests.e2e.helpers import create_message, wait_for
-from tests.web.test_web_pages import csrf_of, mute_state, register, signed_in
+from tests.support.live import create_message
+from tests.support.service import LiveService, new_bot_token
+from tests.support.waiting import wait_for
+from tests.support.web import csrf_of, mute_state, register, signed_in
 
 # --- the first start's API key ---------------------------------------------------------------
 

@@ -20,11 +20,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from hushcast.core.app import create_app
+from hushcast.app import create_app
 from hushcast.core.config import Settings
 from hushcast.core.db import Database
-from tests.conftest import LiveService, new_bot_token
-from tests.e2e.helpers import wait_for
+from tests.support.service import LiveService, new_bot_token
+from tests.support.waiting import wait_for
 
 LOGGERS = [
     "",

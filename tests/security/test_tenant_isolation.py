@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 from hushcast.core.db import Database
-from tests.conftest import bearer, new_bot_token
-from tests.security import assert_problem, table_snapshot
+from tests.support.checks import assert_problem, table_snapshot
+from tests.support.service import bearer, new_bot_token
 
 MARK = "ACME-PRIVATE"
 

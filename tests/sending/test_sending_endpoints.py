@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from hushcast.core.db import Database
 from hushcast.delivery import status as st
-from tests.broadcasts import (
+from tests.support.broadcasts import (
     add_delivery,
     add_message,
     connect_bot,
@@ -21,7 +21,7 @@ from tests.broadcasts import (
     org_id,
     register,
 )
-from tests.conftest import bearer
+from tests.support.service import bearer
 
 
 def smartsend(client: TestClient, message_id: int, recipients: Any, **extra: Any) -> Any:

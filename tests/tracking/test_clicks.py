@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from hushcast.delivery.models import deliveries
 from hushcast.tracking.links import make_click_url, read_click_token
-from tests.conftest import LiveService, new_bot_token
-from tests.e2e.helpers import broadcast_done, create_message, wait_for
+from tests.support.live import broadcast_done, create_message
+from tests.support.service import LiveService, new_bot_token
+from tests.support.waiting import wait_for
 
 
 def test_link_signing_roundtrip_and_forgery() -> None:

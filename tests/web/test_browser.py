@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from hushcast.core.timeutil import utcnow
-from tests.conftest import LiveService
-from tests.e2e.helpers import broadcast_done, create_message, wait_for
-from tests.e2e.test_broadcast_e2e import connect_bot, register
+from tests.support.live import broadcast_done, connect_bot, create_message, register
+from tests.support.service import LiveService
+from tests.support.waiting import wait_for
 
 try:
     from playwright.sync_api import Browser, Page, expect, sync_playwright

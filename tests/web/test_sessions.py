@@ -10,7 +10,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from hushcast.core.app import create_app
+from hushcast.app import create_app
 from hushcast.core.config import Settings
 from hushcast.core.db import Database
 from hushcast.core.timeutil import utcnow
@@ -18,9 +18,9 @@ from hushcast.orgs.repository import revoke_key
 from hushcast.orgs.service import authenticate
 from hushcast.web import session as sess
 from hushcast.web.models import web_sessions
-from tests.conftest import make_key
-from tests.security import table_snapshot
-from tests.web.test_web_pages import csrf_of, mute_state, register, signed_in
+from tests.support.checks import table_snapshot
+from tests.support.service import make_key
+from tests.support.web import csrf_of, mute_state, register, signed_in
 
 
 def _cookie(client: TestClient) -> str:

@@ -8,9 +8,10 @@ from fastapi.responses import JSONResponse
 
 from hushcast.bots import service
 from hushcast.bots.schemas import AppCreate, AppOut, AppUpdate
-from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn, get_db
+from hushcast.core.deps import ReadConn, WriteConn, get_db
 from hushcast.core.errors import ApiError, BadRequest
 from hushcast.core.openapi import problems
+from hushcast.orgs.deps import CurrentPrincipal
 from hushcast.telegram.client import InvalidBotToken, TelegramUnavailable
 
 router = APIRouter(tags=["bots"])

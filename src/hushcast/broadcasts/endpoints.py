@@ -9,11 +9,12 @@ from fastapi.concurrency import run_in_threadpool
 
 from hushcast.broadcasts import service
 from hushcast.broadcasts.schemas import BroadcastCreateDoc, BroadcastOut, BroadcastView
-from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn, get_db
+from hushcast.core.deps import ReadConn, WriteConn, get_db
 from hushcast.core.errors import check_id
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc, problems
 from hushcast.core.pagination import Page, set_total
+from hushcast.orgs.deps import CurrentPrincipal
 
 router = APIRouter(tags=["broadcasts"])
 NOT_FOUND = service.BROADCAST_NOT_FOUND

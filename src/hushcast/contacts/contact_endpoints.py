@@ -13,10 +13,11 @@ from hushcast.contacts.schemas import (
     ContactsUpsertResult,
     ContactUpsertResult,
 )
-from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn, get_db
+from hushcast.core.deps import ReadConn, WriteConn, get_db
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc
 from hushcast.core.retry import run_transaction
+from hushcast.orgs.deps import CurrentPrincipal
 
 router = APIRouter(tags=["contacts and tokens"])
 

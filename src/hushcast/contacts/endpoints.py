@@ -11,11 +11,12 @@ from sqlalchemy import Connection
 from hushcast.bots.service import resolve_app
 from hushcast.contacts import service
 from hushcast.contacts.schemas import TokenOut, TokensBodyDoc, TokensResult
-from hushcast.core.deps import CurrentPrincipal, ReadConn, get_db
+from hushcast.core.deps import ReadConn, get_db
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc
 from hushcast.core.pagination import Page, page_params, set_total
 from hushcast.core.retry import run_transaction
+from hushcast.orgs.deps import CurrentPrincipal
 
 router = APIRouter(tags=["contacts and tokens"])
 

@@ -1,12 +1,9 @@
-"""FastAPI dependencies: database connections with request-scoped transactions, auth."""
+"""FastAPI dependencies: database connections with request-scoped transactions.
+
+Authentication (the API key, the principal) lives in ``hushcast.orgs.deps``."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import threading
-import time
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -14,9 +11,6 @@ from fastapi import Depends, Request
 from sqlalchemy import Connection
 
 from hushcast.core.db import Database
-from hushcast.core.errors import ApiError
-from hushcast.core.jsonbody import check_text
-from hushcast.orgs.service import Principal, authenticate
 
 
 def get_db(request: Request) -> Database:
@@ -39,83 +33,3 @@ def _read_conn(request: Request) -> Iterator[Connection]:
 WriteConn = Annotated[Connection, Depends(_write_conn, scope="function")]
 ReadConn = Annotated[Connection, Depends(_read_conn, scope="function")]
 DbDep = Annotated[Database, Depends(get_db)]
-
-
-def extract_key(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    scheme = scheme.lower()
-    value = value.strip()
-    if scheme == "bearer":
-        return value or None
-    if scheme == "basic":
-        try:
-            decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        # Yespo clients send any username and the key as the password.
-        _, sep, password = decoded.partition(":")
-        return password if sep else None
-    return None
-
-
-class KeyRateLimiter:
-    """Per-key token bucket in this process (default 200 requests/s, as Yespo)."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self._buckets: dict[int, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key_id: int) -> bool:
-        if self.rate <= 0:
-            return True
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(key_id, (self.rate, now))
-            tokens = min(self.rate, tokens + (now - last) * self.rate)
-            if tokens < 1:
-                self._buckets[key_id] = (tokens, now)
-                return False
-            self._buckets[key_id] = (tokens - 1, now)
-            return True
-
-
-def _unauthorized() -> ApiError:
-    return ApiError(401, "Unauthorized", {"WWW-Authenticate": 'Basic realm="hushcast"'})
-
-
-def require_principal(request: Request) -> Principal:
-    key = extract_key(request)
-    if key is None:
-        raise _unauthorized()
-    with get_db(request).read() as conn:
-        principal = authenticate(conn, key)
-    if principal is None:
-        raise _unauthorized()
-    limiter: KeyRateLimiter = request.app.state.key_limiter
-    if not limiter.allow(principal.api_key_id):
-        raise ApiError(429, "Too many requests", {"Retry-After": "1"})
-    request.state.principal = principal
-    return principal
-
-
-CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
-
-
-async def reject_unstorable_text(request: Request, _: CurrentPrincipal) -> None:
-    """400 for a JSON body holding a NUL or a lone surrogate (escaped as \\u0000, \\ud800),
-    for every /v1 route, before any handler parses or stores it. Bodies without escapes
-    (almost all) are not parsed here."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    raw = await request.body()
-    if b"\\u" not in raw and b"\\U" not in raw:
-        return
-    try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return  # the endpoint answers "not valid JSON"
-    check_text(value)

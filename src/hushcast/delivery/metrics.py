@@ -1,4 +1,6 @@
-"""Prometheus metrics (served at /metrics; who may read them: core/metrics_http.py).
+"""Prometheus metrics of delivery (served at /metrics; who may read them: core/metrics_http.py).
+
+The other modules keep their own: ``mute/metrics.py`` (mutes), ``tracking/metrics.py`` (clicks).
 
 No label names a tenant by default: /metrics is one document for the whole instance, so a
 bot username (or app id) in a label would tell its reader every organisation's bots and
@@ -15,6 +17,8 @@ import threading
 from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+
+from hushcast.core.db import Database
 
 
 class _Tee:
@@ -86,8 +90,6 @@ SEND_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 QUEUE_DEPTH = Gauge("hushcast_queue_depth", "Rows waiting to be sent (last seen by the API)")
-MUTES = Counter("hushcast_mutes_total", "Mute requests applied (per chat)", ["action"])
-CLICKS = Counter("hushcast_clicks_total", "Tracked link clicks")
 
 BOT_COUNTERS = (MESSAGES, TELEGRAM_429)
 
@@ -99,3 +101,12 @@ def configure_bot_labels(enabled: bool) -> None:
             counter.enable_per_bot()
         else:
             counter.disable_per_bot()
+
+
+def refresh_queue_depth(db: Database) -> None:
+    """Sets QUEUE_DEPTH from the database (before a scrape: the API process sends nothing,
+    so only the table knows)."""
+    from hushcast.delivery.repository import queue_depth
+
+    with db.read() as conn:
+        QUEUE_DEPTH.set(queue_depth(conn))

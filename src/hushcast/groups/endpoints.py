@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn
+from hushcast.core.deps import ReadConn, WriteConn
 from hushcast.core.pagination import Page, page_params, set_total
 from hushcast.groups import service
 from hushcast.groups.schemas import (
@@ -17,6 +17,7 @@ from hushcast.groups.schemas import (
     GroupOut,
     GroupRemoved,
 )
+from hushcast.orgs.deps import CurrentPrincipal
 
 router = APIRouter(tags=["groups"])
 

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn
+from hushcast.core.deps import ReadConn, WriteConn
 from hushcast.core.openapi import problems
 from hushcast.core.pagination import Page, page_params, set_total
 from hushcast.messages import service
 from hushcast.messages.schemas import MessageId, MessageIn, MessageOut
+from hushcast.orgs.deps import CurrentPrincipal
 
 router = APIRouter(tags=["messages"])
 

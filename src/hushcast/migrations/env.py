@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from hushcast.core.db import normalize_url
-from hushcast.core.models import metadata
+from hushcast.models import metadata
 
 config = context.config
 

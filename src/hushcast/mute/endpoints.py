@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from hushcast.bots.service import parse_app_uuid, resolve_app
-from hushcast.core.deps import CurrentPrincipal, ReadConn, get_db
+from hushcast.core.deps import ReadConn, get_db
 from hushcast.core.errors import BadRequest
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc
 from hushcast.mute import service
 from hushcast.mute.schemas import BulkMuteOut, MuteBodyDoc, MuteOut, MuteStateOut, UnmuteBodyDoc
+from hushcast.orgs.deps import CurrentPrincipal
 
 router = APIRouter(tags=["mute"])
 

@@ -16,8 +16,8 @@ from hushcast.core.chat_ids import is_empty, parse_chat_id
 from hushcast.core.errors import BadRequest, NotFound
 from hushcast.core.ids import ascii_int
 from hushcast.core.timeutil import FOREVER, iso, utcnow
-from hushcast.delivery import metrics
 from hushcast.mute import repository as repo
+from hushcast.mute.metrics import MUTES
 from hushcast.mute.schemas import BulkMuteOut, MuteOut, MuteStateOut
 
 TOKENS_REQUIRED = "Tokens must be specified"
@@ -27,8 +27,8 @@ MAX_DURATION = 31_536_000
 DURATION_RANGE = f"Duration must be between {MIN_DURATION} and {MAX_DURATION} seconds"
 MAX_BULK = 1000
 
-_MUTED = metrics.MUTES.labels("mute")
-_UNMUTED = metrics.MUTES.labels("unmute")
+_MUTED = MUTES.labels("mute")
+_UNMUTED = MUTES.labels("unmute")
 
 
 def parse_tokens(body: dict[str, Any]) -> tuple[list[str], bool]:

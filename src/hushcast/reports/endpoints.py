@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from hushcast.core.deps import CurrentPrincipal, ReadConn, get_db
+from hushcast.core.deps import ReadConn, get_db
 from hushcast.core.pagination import Page, page_params, set_total
+from hushcast.orgs.deps import CurrentPrincipal
 from hushcast.reports import service
 from hushcast.reports.schemas import (
     BroadcastReportOut,

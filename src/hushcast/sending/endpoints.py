@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from hushcast.core.deps import CurrentPrincipal, ReadConn, get_db
+from hushcast.core.deps import ReadConn, get_db
 from hushcast.core.errors import check_id
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc
+from hushcast.orgs.deps import CurrentPrincipal
 from hushcast.sending import service
 from hushcast.sending.schemas import (
     SendResponse,

@@ -247,7 +247,7 @@ class FakeTelegramConfig:
 # server state
 
 
-class _ApiError(Exception):
+class FakeApiError(Exception):
     def __init__(
         self, code: int, description: str, parameters: dict[str, Any] | None = None
     ) -> None:
@@ -570,9 +570,9 @@ class FakeTelegramServer:
                     try:
                         data = json.loads(raw)
                     except ValueError:
-                        raise _ApiError(400, "Bad Request: can't parse JSON object") from None
+                        raise FakeApiError(400, "Bad Request: can't parse JSON object") from None
                     if not isinstance(data, dict):
-                        raise _ApiError(400, "Bad Request: JSON object expected")
+                        raise FakeApiError(400, "Bad Request: JSON object expected")
                     params.update(data)
             elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 form = await request.post()
@@ -591,10 +591,10 @@ class FakeTelegramServer:
                     params[key] = json.loads(encoded)
                 except ValueError:
                     if key == "reply_markup":
-                        raise _ApiError(
+                        raise FakeApiError(
                             400, "Bad Request: can't parse reply keyboard markup JSON object"
                         ) from None
-                    raise _ApiError(400, f"Bad Request: can't parse {key} JSON object") from None
+                    raise FakeApiError(400, f"Bad Request: can't parse {key} JSON object") from None
         return params
 
     def _pick_fault(self) -> str | None:
@@ -707,7 +707,7 @@ class FakeTelegramServer:
         try:
             params = await self._read_params(request)
             return await handler(request, bot, params)
-        except _ApiError as exc:
+        except FakeApiError as exc:
             return _error_response(exc.code, exc.description, exc.parameters)
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
@@ -764,7 +764,7 @@ class FakeTelegramServer:
 
         chat = _chat_key(params.get("chat_id"))
         if chat is None:
-            raise _ApiError(400, "Bad Request: chat_id is empty")
+            raise FakeApiError(400, "Bad Request: chat_id is empty")
         text: str | None = None
         caption: str | None = None
         photo: Any = None
@@ -772,32 +772,32 @@ class FakeTelegramServer:
             raw_text = params.get("text")
             text = "" if raw_text is None else str(raw_text)
             if not text.strip():
-                raise _ApiError(400, "Bad Request: message text is empty")
+                raise FakeApiError(400, "Bad Request: message text is empty")
             if len(text) > MAX_TEXT_LENGTH:
-                raise _ApiError(400, "Bad Request: message is too long")
+                raise FakeApiError(400, "Bad Request: message is too long")
         else:
             photo = params.get("photo")
             if photo is None or photo == "":
-                raise _ApiError(400, "Bad Request: there is no photo in the request")
+                raise FakeApiError(400, "Bad Request: there is no photo in the request")
             raw_caption = params.get("caption")
             if raw_caption is not None:
                 caption = str(raw_caption)
                 if len(caption) > MAX_CAPTION_LENGTH:
-                    raise _ApiError(400, "Bad Request: message caption is too long")
+                    raise FakeApiError(400, "Bad Request: message caption is too long")
 
         if chat in config.missing:
-            raise _ApiError(400, "Bad Request: chat not found")
+            raise FakeApiError(400, "Bad Request: chat not found")
         migrated_to = config.migrated.get(chat)
         if migrated_to is not None:
-            raise _ApiError(
+            raise FakeApiError(
                 400,
                 "Bad Request: group chat was upgraded to a supergroup chat",
                 {"migrate_to_chat_id": migrated_to},
             )
         if chat in config.blocked:
-            raise _ApiError(403, "Forbidden: bot was blocked by the user")
+            raise FakeApiError(403, "Forbidden: bot was blocked by the user")
         if chat in config.deactivated:
-            raise _ApiError(403, "Forbidden: user is deactivated")
+            raise FakeApiError(403, "Forbidden: user is deactivated")
 
         number = _chat_number(chat)
         is_group = number is None or number < 0
@@ -818,7 +818,7 @@ class FakeTelegramServer:
                     retry_after = self._rng.randint(5, 30)
                 else:
                     retry_after = max(1, math.ceil(wait))
-                raise _ApiError(
+                raise FakeApiError(
                     429,
                     f"Too Many Requests: retry after {retry_after}",
                     {"retry_after": retry_after},
@@ -943,7 +943,7 @@ class FakeTelegramServer:
     ) -> web.StreamResponse:
         state = self._state(bot["id"])
         if state.webhook_url:
-            raise _ApiError(
+            raise FakeApiError(
                 409,
                 "Conflict: can't use getUpdates method while webhook is active; "
                 "use deleteWebhook to delete the webhook first",
@@ -953,7 +953,7 @@ class FakeTelegramServer:
             limit = int(params.get("limit") or 100)
             timeout = float(params.get("timeout") or 0)
         except (TypeError, ValueError):
-            raise _ApiError(400, "Bad Request: invalid getUpdates parameters") from None
+            raise FakeApiError(400, "Bad Request: invalid getUpdates parameters") from None
         limit = min(100, max(1, limit))
         updates = state.updates
         if offset > 0:

@@ -8,9 +8,9 @@ from fastapi.responses import RedirectResponse
 from hushcast.core.deps import get_db
 from hushcast.core.errors import NotFound
 from hushcast.core.timeutil import utcnow
-from hushcast.delivery import metrics
 from hushcast.tracking import repository
 from hushcast.tracking.links import read_click_token
+from hushcast.tracking.metrics import CLICKS
 
 router = APIRouter(tags=["click tracking"])
 
@@ -26,5 +26,5 @@ def click(token: str, request: Request) -> RedirectResponse:
         raise NotFound("Not found")
     with get_db(request).transaction() as conn:
         if repository.record_click(conn, parsed.delivery_id, parsed.organization_id, utcnow()):
-            metrics.CLICKS.inc()
+            CLICKS.inc()
     return RedirectResponse(parsed.link, status_code=302)

@@ -23,7 +23,7 @@ down_revision = "0002i"
 branch_labels = None
 depends_on = None
 
-# Every table keyed by one generated integer id (hushcast.core.models.surrogate_id_tables),
+# Every table keyed by one generated integer id (hushcast.models.surrogate_id_tables),
 # parents before children.
 TABLES = (
     "organizations",

@@ -27,7 +27,7 @@ def _nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
-def _macro_bomb(levels: int = 20) -> str:
+def macro_bomb(levels: int = 20) -> str:
     names = [f"m{i}" for i in range(levels)]
     parts = [
         f"#macro({names[i]} $x)#{names[i + 1]}($x)#{names[i + 1]}($x)#end"
@@ -112,7 +112,7 @@ HOSTILE: list[Hostile] = [
     ),
     Hostile("int-bomb", "#set($x = 2)#foreach($i in [1..40])#set($x = $x * $x)#end$x", FAILS),
     # Work bombs.
-    Hostile("macro-bomb", _macro_bomb(), FAILS),
+    Hostile("macro-bomb", macro_bomb(), FAILS),
     Hostile("macro-recursion", "#macro(r $n)#r($n)#end#r(1)", FAILS),
     Hostile("huge-range", "#foreach($i in [1..2000000000])#end x", FAILS),
     Hostile(

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests, bench/ and scripts/ (not tests themselves)."""

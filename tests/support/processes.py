@@ -1,0 +1,75 @@
+"""Spawning the service's processes (``hushcast worker``, ``hushcast serve``) and stopping them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from typing import Any
+
+import httpx
+
+from tests.support.waiting import wait_for
+
+
+def subprocess_env(db_url: str, fake_url: str, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(HUSHCAST_DATABASE_URL=db_url, HUSHCAST_TELEGRAM_API_URL=fake_url)
+    env.update(extra)
+    return env
+
+
+def start_worker(
+    db_url: str, fake_url: str, *, lease_s: float = 1.0, log: Any = None
+) -> subprocess.Popen[bytes]:
+    """``hushcast worker``; its warnings and errors go to ``log`` (default: our stderr,
+    which pytest shows for a failing test)."""
+    env = subprocess_env(
+        db_url,
+        fake_url,
+        HUSHCAST_WORKER_LEASE_S=str(lease_s),
+        HUSHCAST_WORKER_POLL_S="0.05",
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "hushcast.cli", "worker", "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+
+
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL, timeout: float = 30) -> int:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    return proc.wait(timeout=timeout)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def spawn_api(
+    db_url: str, fake_url: str, port: int, *, log: Any = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
+    """``hushcast serve --no-worker`` on ``port``; see wait_api."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "hushcast.cli", "serve", "--no-worker", "--port", str(port)]
+        + ["--log-level", "warning"],
+        env=subprocess_env(db_url, fake_url, HUSHCAST_RATE_LIMIT_PER_KEY="100000"),
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+
+
+def wait_api(port: int) -> None:
+    def up() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, timeout=60, interval=0.05)
