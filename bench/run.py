@@ -20,7 +20,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -34,14 +33,24 @@ import httpx
 from sqlalchemy import DateTime, Engine, bindparam, create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
+# The process spawning and waiting helpers are the tests' (tests/support).
+sys.path.insert(0, str(ROOT))
+
+from tests.support.processes import (  # noqa: E402
+    api_command,
+    fake_server_command,
+    free_port,
+    hushcast_command,
+    worker_command,
+)
+from tests.support.waiting import wait_for  # noqa: E402
+
 # HUSHCAST_BENCH_OUT puts raw outputs and results.json elsewhere (and leaves
 # BENCHMARKS.md alone), so two runs on one machine do not share files.
 OUT = Path(os.environ.get("HUSHCAST_BENCH_OUT", ROOT / "bench" / "out"))
 RESULTS = (
     OUT / "results.json" if "HUSHCAST_BENCH_OUT" in os.environ else ROOT / "bench" / "results.json"
 )
-BIN = Path(sys.executable).parent
-HUSHCAST = str(BIN / "hushcast")
 PG_ADMIN = os.environ.get("HUSHCAST_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 FOREVER = datetime(9999, 12, 31, 23, 59, 59)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -96,12 +105,6 @@ def log(msg: str) -> None:
 
 
 # -- processes ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def proc_status(pid: int, field: str) -> float:
@@ -175,17 +178,6 @@ class RssSampler:
         self._thread.join()
 
 
-def wait_until(pred: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        time.sleep(interval)
-
-
 # -- databases ----------------------------------------------------------------------------
 
 
@@ -233,18 +225,11 @@ class Stack:
         )
         self.fake = Proc(
             f"fake_{tag}",
-            [
-                sys.executable,
-                "-m",
-                "hushcast.telegram.fake_server",
-                "--port",
-                str(self.fake_port),
-                "--accept-any-token",
-            ],
+            fake_server_command(self.fake_port, accept_any_token=True),
             self.env,
         )
         self.key = subprocess.run(
-            [HUSHCAST, "keys", "create", "--org", "bench"],
+            hushcast_command("keys", "create", "--org", "bench"),
             env=self.env,
             cwd=ROOT,
             check=True,
@@ -253,23 +238,15 @@ class Stack:
         ).stdout.strip()
         self.api = Proc(
             f"api_{tag}",
-            [
-                HUSHCAST,
-                "serve",
-                "--no-worker",
-                "--port",
-                str(self.api_port),
-                "--log-level",
-                "warning",
-            ],
+            api_command(self.api_port),
             self.env,
         )
         self.http = httpx.Client(
             base_url=self.api_url, headers={"Authorization": f"Bearer {self.key}"}, timeout=120
         )
         self.fake_http = httpx.Client(base_url=self.fake_url, timeout=120)
-        wait_until(self._api_up, 60, 0.2)
-        wait_until(self._fake_up, 60, 0.2)
+        wait_for(self._api_up, 60, 0.2)
+        wait_for(self._fake_up, 60, 0.2)
         self.engine: Engine = create_engine(sa_url(self.url), pool_size=2)
         self.worker: Proc | None = None
         self.bots = 0
@@ -291,9 +268,7 @@ class Stack:
         self.stop_worker()
         worker_env = dict(self.env)
         worker_env.update(env)
-        self.worker = Proc(
-            f"worker_{self.tag}", [HUSHCAST, "worker", "--log-level", "warning"], worker_env
-        )
+        self.worker = Proc(f"worker_{self.tag}", worker_command(), worker_env)
         return self.worker
 
     def stop_worker(self) -> None:
@@ -496,7 +471,7 @@ def measure_rate(
     stack: Stack, warmup: float, window: float, during: Callable[[], None] | None = None
 ) -> dict[str, Any]:
     """Messages/s the fake accepted over ``window`` s, after the first send and ``warmup`` s."""
-    wait_until(lambda: stack.fake_stats()["accepted"] > 0, 600, 0.02)
+    wait_for(lambda: stack.fake_stats()["accepted"] > 0, 600, 0.02)
     time.sleep(warmup)
     s0, t0 = stack.fake_stats(), time.monotonic()
     if during is not None:
@@ -554,7 +529,7 @@ def bench_plan_and_send(
     t0 = time.monotonic()
     bid = stack.broadcast(uuid, message_id)
     # Polled every 5 ms (planned_at is set in the commit of the last batch).
-    wait_until(
+    wait_for(
         lambda: stack.scalar("SELECT planned_at FROM broadcasts WHERE id = :b", b=bid), 3600, 0.005
     )
     plan_s = time.monotonic() - t0
@@ -600,14 +575,14 @@ def bench_plan_and_send(
     rate = measure_rate(stack, 2.0, window, mute_some)
     results["paid_rate_fraction"] = round(rate["rate"] / 1000.0, 4)
     log(f"  paid rate {rate['rate']:.1f}/s over {rate['window_s']} s")
-    wait_until(lambda: "t_response" in leak or "error" in leak, 60, 0.1)
+    wait_for(lambda: "t_response" in leak or "error" in leak, 60, 0.1)
     if "error" not in leak:
         finish_leak_check(stack, bid, leak)
     results["mute_leak_count"] = leak.get("leaked", -1)
     log(f"  mute leak: {leak}")
 
     deadline = n / 500 + 300  # generous: 429 pauses slow the whole send
-    wait_until(
+    wait_for(
         lambda: stack.scalar("SELECT status FROM broadcasts WHERE id = :b", b=bid) == "FINISHED",
         deadline,
         1.0,
@@ -678,7 +653,7 @@ def finish_leak_check(stack: Stack, bid: int, leak: dict[str, Any]) -> None:
         )
         return int(pending) == 0
 
-    wait_until(done, 300, 0.2)
+    wait_for(done, 300, 0.2)
     muted = stack.scalar(
         "SELECT COUNT(*) FROM deliveries WHERE broadcast_id = :b AND error_name ="
         f" 'CHANNEL_WAS_MUTED' AND token IN ({marks})",
@@ -753,9 +728,9 @@ def bench_realistic(stack: Stack, n: int, results: dict[str, Any], details: dict
         stack.start_worker()
     log(f"{stack.kind}: realistic paid tier, {n:,} recipients (retry_after 5-30 s, 10 ms jitter)")
     bid = stack.broadcast(uuid, message_id)
-    wait_until(lambda: stack.fake_stats()["accepted"] > 0, 600, 0.02)
+    wait_for(lambda: stack.fake_stats()["accepted"] > 0, 600, 0.02)
     t0 = time.monotonic()
-    wait_until(
+    wait_for(
         lambda: stack.scalar("SELECT status FROM broadcasts WHERE id = :b", b=bid) == "FINISHED",
         n / 200 + 600,
         0.5,

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
 import sqlite3
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -26,6 +24,7 @@ from hushcast.core.db import Database
 from hushcast.delivery.wakeup import CHANNEL, PgListener, notify_work
 from hushcast.delivery.worker import Worker
 from tests.support.broadcasts import add_message, app_id, connect_bot, register
+from tests.support.processes import start_worker
 from tests.support.waiting import wait_for
 
 SLOW_POLL = {"worker_poll_s": 30.0, "worker_lease_s": 5.0}
@@ -190,18 +189,8 @@ def test_separate_worker_process_is_woken(
     register(client, first, [("8001", "c1")])
     register(client, second, [("8002", "c2")])
     mid = add_message(db)
-    env = dict(os.environ)
-    env.update(
-        HUSHCAST_DATABASE_URL=db_url,
-        HUSHCAST_TELEGRAM_API_URL=str(fake_telegram.base_url),
-        HUSHCAST_WORKER_POLL_S="30",
-        HUSHCAST_WORKER_LEASE_S="5",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hushcast.cli", "worker", "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    proc = start_worker(
+        db_url, str(fake_telegram.base_url), poll_s=30, lease_s=5, log=subprocess.DEVNULL
     )
     try:
         # Delivered by the worker's first look or a wake-up: either way it is running now.

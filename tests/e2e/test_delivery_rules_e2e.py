@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from typing import Any
@@ -15,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.live import broadcast_done, create_message, deliveries_by_token, setup_bot
+from tests.support.processes import start_worker
 from tests.support.service import LiveService, new_bot_token
 from tests.support.waiting import wait_for
 
@@ -111,19 +109,6 @@ def test_migrated_group_gets_new_chat_id(live: LiveService, fake_telegram: Any, 
     assert rows["-1004242"].status == "DELIVERED"
 
 
-def _worker(db_url: str, fake_url: str) -> subprocess.Popen[bytes]:
-    env = dict(
-        os.environ,
-        HUSHCAST_DATABASE_URL=db_url,
-        HUSHCAST_TELEGRAM_API_URL=fake_url,
-        HUSHCAST_WORKER_POLL_S="0.05",
-        HUSHCAST_WORKER_LEASE_S="3",
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "hushcast.cli", "worker", "--log-level", "warning"], env=env
-    )
-
-
 def test_two_workers_share_the_queue_without_exceeding_the_limit(
     client: TestClient, fake_telegram: Any, db: Any, db_url: str
 ) -> None:
@@ -141,7 +126,9 @@ def test_two_workers_share_the_queue_without_exceeding_the_limit(
         )
         apps.append((app_uuid, tokens))
     mid = client.post("/v1/messages/telegram", json={"name": "m", "text": "hello"}).json()["id"]
-    workers = [_worker(db_url, fake_telegram.base_url) for _ in range(2)]
+    workers = [
+        start_worker(db_url, fake_telegram.base_url, lease_s=3, stdout=None) for _ in range(2)
+    ]
     try:
         bids = [
             client.post("/v1/broadcast", json={"messageId": mid, "appId": a}).json()["broadcastId"]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from typing import Any
 
@@ -13,24 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from hushcast.delivery.models import deliveries
+from tests.support.processes import start_worker
 from tests.support.service import new_bot_token
 from tests.support.waiting import wait_for
-
-
-def start_worker(db_url: str, fake_url: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env.update(
-        HUSHCAST_DATABASE_URL=db_url,
-        HUSHCAST_TELEGRAM_API_URL=fake_url,
-        HUSHCAST_WORKER_LEASE_S="2",
-        HUSHCAST_WORKER_POLL_S="0.05",
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "hushcast.cli", "worker", "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def count_final(db: Any, bid: int) -> int:
@@ -63,7 +46,7 @@ def test_sigkill_mid_broadcast_loses_nothing(
 
     kills = 0
     for threshold in (60, 150):
-        worker = start_worker(db_url, fake_telegram.base_url)
+        worker = start_worker(db_url, fake_telegram.base_url, lease_s=2, log=subprocess.DEVNULL)
         try:
             wait_for(lambda t=threshold: len(fake_telegram.messages()) >= t, timeout=60)
         finally:
@@ -72,7 +55,7 @@ def test_sigkill_mid_broadcast_loses_nothing(
             kills += 1
     in_flight_at_kill = len(fake_telegram.messages()) - count_final(db, bid)
 
-    worker = start_worker(db_url, fake_telegram.base_url)
+    worker = start_worker(db_url, fake_telegram.base_url, lease_s=2, log=subprocess.DEVNULL)
     try:
         wait_for(
             lambda: client.get(f"/v1/broadcast/{bid}").json()["status"] == "FINISHED", timeout=60

@@ -8,7 +8,6 @@ import logging
 import os
 import pty
 import select as select_fd
-import socket
 import stat
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from hushcast.orgs.models import settings_kv
 from hushcast.orgs.service import SECRET_SETTING, authenticate, get_or_create_secret
 from hushcast.web import session as sess
 from tests.support.live import create_message
+from tests.support.processes import free_port
 from tests.support.service import LiveService, new_bot_token
 from tests.support.waiting import wait_for
 from tests.support.web import csrf_of, mute_state, register, signed_in
@@ -38,14 +38,8 @@ from tests.support.web import csrf_of, mute_state, register, signed_in
 # --- the first start's API key ---------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve(tmp_path: Path, stdout: Any) -> tuple[subprocess.Popen[bytes], int, dict[str, str]]:
-    port = _free_port()
+    port = free_port()
     env = dict(
         os.environ,
         HUSHCAST_DATABASE_URL=f"sqlite:///{tmp_path / 'first.db'}",

@@ -1,4 +1,5 @@
-"""Spawning the service's processes (``hushcast worker``, ``hushcast serve``) and stopping them."""
+"""Spawning the service's processes and stopping them: ``hushcast worker``, ``hushcast serve``,
+the fake Telegram server. Used by the tests, ``bench/run.py`` and ``scripts/``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,27 @@ import httpx
 from tests.support.waiting import wait_for
 
 
+def hushcast_command(*args: str) -> list[str]:
+    """``hushcast ARGS`` run by this interpreter (the same ``hushcast.cli`` the console
+    script runs)."""
+    return [sys.executable, "-m", "hushcast.cli", *args]
+
+
+def worker_command(log_level: str = "warning") -> list[str]:
+    return hushcast_command("worker", "--log-level", log_level)
+
+
+def api_command(port: int, log_level: str = "warning") -> list[str]:
+    """``hushcast serve --no-worker`` on ``port``."""
+    return hushcast_command("serve", "--no-worker", "--port", str(port), "--log-level", log_level)
+
+
+def fake_server_command(port: int, *, accept_any_token: bool = False) -> list[str]:
+    """The fake Telegram server (``python -m hushcast.telegram.fake_server``) on ``port``."""
+    args = [sys.executable, "-m", "hushcast.telegram.fake_server", "--port", str(port)]
+    return args + (["--accept-any-token"] if accept_any_token else [])
+
+
 def subprocess_env(db_url: str, fake_url: str, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(HUSHCAST_DATABASE_URL=db_url, HUSHCAST_TELEGRAM_API_URL=fake_url)
@@ -22,7 +44,13 @@ def subprocess_env(db_url: str, fake_url: str, **extra: str) -> dict[str, str]:
 
 
 def start_worker(
-    db_url: str, fake_url: str, *, lease_s: float = 1.0, log: Any = None
+    db_url: str,
+    fake_url: str,
+    *,
+    lease_s: float = 1.0,
+    poll_s: float = 0.05,
+    log: Any = None,
+    stdout: Any = subprocess.DEVNULL,
 ) -> subprocess.Popen[bytes]:
     """``hushcast worker``; its warnings and errors go to ``log`` (default: our stderr,
     which pytest shows for a failing test)."""
@@ -30,14 +58,9 @@ def start_worker(
         db_url,
         fake_url,
         HUSHCAST_WORKER_LEASE_S=str(lease_s),
-        HUSHCAST_WORKER_POLL_S="0.05",
+        HUSHCAST_WORKER_POLL_S=str(poll_s),
     )
-    return subprocess.Popen(
-        [sys.executable, "-m", "hushcast.cli", "worker", "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
+    return subprocess.Popen(worker_command(), env=env, stdout=stdout, stderr=log)
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL, timeout: float = 30) -> int:
@@ -57,8 +80,7 @@ def spawn_api(
 ) -> subprocess.Popen[bytes]:
     """``hushcast serve --no-worker`` on ``port``; see wait_api."""
     return subprocess.Popen(
-        [sys.executable, "-m", "hushcast.cli", "serve", "--no-worker", "--port", str(port)]
-        + ["--log-level", "warning"],
+        api_command(port),
         env=subprocess_env(db_url, fake_url, HUSHCAST_RATE_LIMIT_PER_KEY="100000"),
         stdout=subprocess.DEVNULL,
         stderr=log,
