@@ -20,7 +20,6 @@ from hushcast.app import create_app
 from hushcast.core.config import Settings
 from hushcast.core.db import Database, create_database
 from hushcast.core.migrate import upgrade
-from hushcast.telegram.fake_server import FakeTelegramConfig
 from hushcast.telegram.testing import (
     TEST_BOT_ID,
     TEST_BOT_TOKEN,
@@ -98,7 +97,7 @@ def _session_fake() -> Iterator[FakeTelegramThread]:
 def fake_telegram(_session_fake: FakeTelegramThread) -> FakeTelegramThread:
     """The run's fake Telegram server, reset: default limits, no messages, the test bot."""
     fake = _session_fake
-    fake._call(lambda: setattr(fake.server, "config", FakeTelegramConfig()))
+    fake.reset_config()
     fake.clear()
     fake.register_bot(TEST_BOT_TOKEN, TEST_BOT_ID, TEST_BOT_USERNAME, "Hushcast Test Bot")
     return fake

@@ -140,6 +140,10 @@ class FakeTelegramThread:
     def clear(self) -> None:
         self._call(self.server.clear)
 
+    def reset_config(self) -> None:
+        """Back to the default config (limits, latency, faults)."""
+        self._call(setattr, self.server, "config", FakeTelegramConfig())
+
     def register_bot(
         self, token: str, id: int, username: str, first_name: str | None = None
     ) -> dict[str, Any]:
