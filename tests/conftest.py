@@ -1,4 +1,5 @@
-"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+"""Shared fixtures (fixtures only: helpers live in tests/support): every database test
+runs on SQLite and on PostgreSQL.
 
 PostgreSQL tests use a throw-away database created for the run on the server
 at HUSHCAST_TEST_PG (default postgresql://postgres@127.0.0.1:5432/postgres).
@@ -28,8 +29,6 @@ from hushcast.telegram.testing import (
 )
 from tests.support.db import PG_ADMIN_URL, dispose_shared_databases, pg_admin, shared_database, wipe
 from tests.support.service import LiveService, base_settings, make_key, new_bot_token
-
-_pg_skip_reason: str | None = None
 
 
 @pytest.fixture(scope="session")
