@@ -11,6 +11,7 @@ from hushcast.core.timeutil import utcnow
 from hushcast.delivery import metrics
 from hushcast.tracking import repository
 from hushcast.tracking.links import read_click_token
+from hushcast.webhooks import outbox as webhook_outbox
 
 router = APIRouter(tags=["click tracking"])
 
@@ -23,6 +24,8 @@ def click(token: str, request: Request) -> RedirectResponse:
         raise NotFound("Not found")
     delivery_id, link = parsed
     with get_db(request).transaction() as conn:
-        if repository.record_click(conn, delivery_id, utcnow()):
+        now = utcnow()
+        if repository.record_click(conn, delivery_id, now):
             metrics.CLICKS.inc()
+            webhook_outbox.record_click(conn, delivery_id, link, now)
     return RedirectResponse(link, status_code=302)
