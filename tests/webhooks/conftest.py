@@ -13,8 +13,6 @@ def _allow_private(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUSHCAST_WEBHOOK_ALLOW_PRIVATE", "true")
     monkeypatch.setenv("HUSHCAST_WEBHOOK_BACKOFF_BASE_S", "0.2")
     monkeypatch.setenv("HUSHCAST_WEBHOOK_BACKOFF_MAX_S", "0.5")
-    monkeypatch.setenv("HUSHCAST_WEBHOOK_POLL_S", "0.05")
-    monkeypatch.setenv("HUSHCAST_WEBHOOK_EXPIRY_SCAN_S", "0.5")
 
 
 @pytest.fixture
