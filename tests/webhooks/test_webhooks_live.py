@@ -31,6 +31,11 @@ def test_broadcast_delivery_and_click_events(
     http = live.http
     receiver.fail_first = 2
     hook = _hook(http, receiver, ["delivery", "click"])
+    yespo = Receiver()
+    r = http.post(
+        "/v1/webhooks", json={"url": yespo.url, "events": ["delivery"], "format": "yespo"}
+    )
+    yespo.secret = r.json()["secret"]
     app_uuid = http.post("/v1/apps", json={"botToken": new_bot_token(fake_telegram)}).json()[
         "appUuid"
     ]
@@ -56,6 +61,17 @@ def test_broadcast_delivery_and_click_events(
         assert e["appUuid"] == app_uuid and e["externalCustomerId"] == f"c{t}"
         assert e["kind"] == "broadcast" and e["occurredAt"].endswith("Z")
     assert receiver.bad_signatures == 0 and receiver.calls >= 3
+    # The same outcomes in Yespo's shape: JSON arrays of activity objects.
+    wait_for(lambda: len(yespo.events()) == 40, timeout=30)
+    assert all(isinstance(b, list) for b in yespo.bodies)
+    activities = {a["token"]: a for a in yespo.events()}
+    yespo.stop()
+    assert activities[tokens[0]]["activityStatus"] == "UNDELIVERED"
+    assert activities[tokens[0]]["statusDescription"] == "CHANNEL_WAS_MUTED"
+    a = activities[tokens[1]]
+    assert a["activityStatus"] == "DELIVERED" and a["channelType"] == "telegrambot"
+    assert a["broadcastId"] == bid and a["externalCustomerId"] == f"c{tokens[1]}"
+    assert a["iid"] == events[tokens[1]]["id"]
 
     # A click on a tracked link.
     sent = {str(m["chat_id"]): m for m in fake_telegram.messages()}

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -37,7 +36,7 @@ from hushcast.core.timeutil import utcnow
 from hushcast.webhooks import outbox
 from hushcast.webhooks import repository as repo
 from hushcast.webhooks.config import WebhookSettings, get_webhook_settings
-from hushcast.webhooks.events import body_of
+from hushcast.webhooks.events import body_bytes
 from hushcast.webhooks.post import PostResult, new_session, post
 from hushcast.webhooks.service import signing_secrets
 
@@ -144,10 +143,7 @@ class Dispatcher:
         hook, rows = await self._db(self._next_batch, wid)
         if not rows:
             return False
-        events = [json.loads(r.payload) for r in rows]
-        body = json.dumps(
-            body_of(hook.format, wid, events), separators=(",", ":"), ensure_ascii=False
-        ).encode()
+        body = body_bytes(hook.format, wid, [str(r.payload) for r in rows])
         assert self.session is not None
         result = await post(self.session, hook.url, body, signing_secrets(hook), self.cfg)
         ids = [int(r.id) for r in rows]

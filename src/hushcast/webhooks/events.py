@@ -7,6 +7,7 @@ identifiers), never internal database ids other than those the API shows.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -163,6 +164,15 @@ def yespo_activity(event: dict[str, Any]) -> dict[str, Any]:
         "token": event.get("chatId"),
     }
     return {k: v for k, v in out.items() if v is not None}
+
+
+def body_bytes(fmt: str, webhook_id: int, payloads: list[str]) -> bytes:
+    """The POST body from the stored event JSON: for Hushcast's shape the stored text is
+    joined as it is (no parsing on the worker's loop); Yespo's shape is built."""
+    if fmt == "yespo":
+        events = [json.loads(p) for p in payloads]
+        return json.dumps(body_of(fmt, webhook_id, events), separators=(",", ":")).encode()
+    return f'{{"webhookId":{int(webhook_id)},"events":[{",".join(payloads)}]}}'.encode()
 
 
 def body_of(fmt: str, webhook_id: int, events: list[dict[str, Any]]) -> list[Any] | dict[str, Any]:
