@@ -20,6 +20,7 @@ from hushcast.webhooks import events as ev
 from hushcast.webhooks import repository as repo
 
 _FINAL = ("DELIVERED", "UNAVAILABLE", "ERROR")
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def _listening(subs: Iterable[tuple[int, str]], event_type: str) -> list[int]:
@@ -29,21 +30,12 @@ def _listening(subs: Iterable[tuple[int, str]], event_type: str) -> list[int]:
 def _write(conn: Connection, webhook_ids: Sequence[int], events: Sequence[ev.Event]) -> None:
     if not webhook_ids or not events:
         return
-    rows: list[dict[str, Any]] = []
+    dumps = _ENCODER.encode
+    rows: list[tuple[int, str, str, datetime, str]] = []
     for event in events:
-        payload = json.dumps(event.as_json(), separators=(",", ":"), ensure_ascii=False)
+        payload = dumps(event.as_json())
         for wid in webhook_ids:
-            rows.append(
-                {
-                    "webhook_id": wid,
-                    "event_id": event.id,
-                    "type": event.type,
-                    "occurred_at": event.occurred_at,
-                    "payload": payload,
-                    "status": repo.PENDING,
-                    "attempts": 0,
-                }
-            )
+            rows.append((wid, event.id, event.type, event.occurred_at, payload))
     repo.insert_outbox(conn, rows)
 
 

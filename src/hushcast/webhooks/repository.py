@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, exists, func, or_, select, update
+from sqlalchemy.dialects import sqlite
 
 from hushcast.bots.models import apps
 from hushcast.contacts.models import contacts
@@ -186,9 +187,34 @@ def contacts_of_tokens(conn: Connection, app_id: int, tokens: Sequence[str]) -> 
     return out
 
 
-def insert_outbox(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(webhook_outbox.insert(), rows)
+_sqlite_datetime = sqlite.DATETIME().bind_processor(sqlite.dialect())
+assert _sqlite_datetime is not None
+_SQLITE_DATETIME: Callable[[datetime], str] = _sqlite_datetime
+_PG_INSERT_OUTBOX = (
+    "INSERT INTO webhook_outbox (webhook_id, event_id, type, occurred_at, payload, status,"
+    " attempts) SELECT w, e, t, o, p, 'PENDING', 0 FROM unnest(CAST(%(w)s AS BIGINT[]),"
+    " CAST(%(e)s AS VARCHAR[]), CAST(%(t)s AS VARCHAR[]), CAST(%(o)s AS TIMESTAMP[]),"
+    " CAST(%(p)s AS TEXT[])) WITH ORDINALITY AS u(w, e, t, o, p, n) ORDER BY n"
+)
+_SQLITE_INSERT_OUTBOX = (
+    "INSERT INTO webhook_outbox (webhook_id, event_id, type, occurred_at, payload, status,"
+    " attempts) VALUES (?, ?, ?, ?, ?, 'PENDING', 0)"
+)
+
+
+def insert_outbox(conn: Connection, rows: list[tuple[int, str, str, datetime, str]]) -> None:
+    """rows: (webhook id, event id, type, occurred at, payload JSON), in occurrence order.
+    Driver SQL: one statement on PostgreSQL, and no per-row SQLAlchemy work (this runs in
+    the worker's outcome write)."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        w, e, t, o, p = (list(c) for c in zip(*rows, strict=True))
+        conn.exec_driver_sql(_PG_INSERT_OUTBOX, {"w": w, "e": e, "t": t, "o": o, "p": p})
+        return
+    conn.exec_driver_sql(
+        _SQLITE_INSERT_OUTBOX, [(w, e, t, _SQLITE_DATETIME(o), p) for w, e, t, o, p in rows]
+    )
 
 
 # -- the dispatcher's claims ---------------------------------------------------------
