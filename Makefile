@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format typecheck pytest demo bench bench-quick clean lock audit
+.PHONY: run test lint format typecheck pytest demo bench bench-quick bench-webhooks clean lock audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ clean:
 bench: $(VENV)/.installed-dev
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python bench/run.py
+
+# Webhooks on vs off: the same broadcast side by side (--quick: 20,000 on SQLite).
+bench-webhooks: $(VENV)/.installed-dev
+	$(BIN)/python bench/webhooks.py
 
 bench-quick: $(VENV)/.installed-dev
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

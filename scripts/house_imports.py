@@ -94,6 +94,8 @@ MOVES: dict[str, dict[str, tuple[str, str] | None]] = {
         "setup_bot": (f"{S}.live", "setup_bot"),
         "_worker": (f"{S}.processes", "start_worker"),
     },
+    "tests.webhooks.helpers": {"*": (f"{S}.webhooks", "*")},
+    "tests.webhooks.receiver": {"*": (f"{S}.receiver", "*")},
     "tests.messages.hostile_templates": {
         "_macro_bomb": (f"{S}.hostile_templates", "macro_bomb"),
         "*": (f"{S}.hostile_templates", "*"),
@@ -105,6 +107,8 @@ DOTTED = {
     "hushcast.core.app": "hushcast.app",
     "hushcast.core.models": "hushcast.models",
     "tests.messages.hostile_templates": f"{S}.hostile_templates",
+    "tests.webhooks.helpers": f"{S}.webhooks",
+    "tests.webhooks.receiver": f"{S}.receiver",
 }
 
 FROM_RE = re.compile(

@@ -107,6 +107,7 @@ def api_router() -> APIRouter:
     from hushcast.mute.endpoints import router as mute
     from hushcast.reports.endpoints import router as reports
     from hushcast.sending.endpoints import router as sending
+    from hushcast.webhooks.endpoints import router as webhooks
 
     router = APIRouter(prefix="/v1", dependencies=[Depends(reject_unstorable_text)])
 
@@ -125,6 +126,7 @@ def api_router() -> APIRouter:
         broadcasts,
         sending,
         reports,
+        webhooks,
     ):
         router.include_router(sub)
     return router

@@ -264,10 +264,46 @@ def test_sandbox_process_is_killed_past_its_timeout_and_replaced() -> None:
 
 
 def test_sandbox_process_that_dies_fails_only_that_render() -> None:
-    box = RenderSandbox(memory_bytes=32 * 1024 * 1024)  # too small to even start Python
+    box = RenderSandbox(memory_bytes=8 * 1024 * 1024)  # too small for its own imports
     try:
         ok = MessageTemplate("Hi $!data.get('n')", None, None)
         with pytest.raises(BudgetExceeded, match="memory"):
             box.render_blocking(ok.spec, None, '{"n": 1}')
     finally:
         box.close()
+
+
+def test_sandbox_process_environment_holds_no_server_secret() -> None:
+    from hushcast.messages.sandbox import _Child
+
+    child = _Child(1 << 30)
+    try:
+        with open(f"/proc/{child.process.pid}/environ", "rb") as f:
+            environ = f.read().decode(errors="replace")
+    finally:
+        child.kill()
+    assert CANARY not in environ
+    assert "HUSHCAST" not in environ
+    assert set(k.split("=", 1)[0] for k in environ.split("\0") if k) <= {
+        "PATH",
+        "PYTHONPATH",
+        "PYTHONDONTWRITEBYTECODE",
+    }
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        None,
+        [],
+        {"kind": "ok", "text": 1, "image_source": None, "buttons": []},
+        {"kind": "ok", "text": "t", "image_source": None, "buttons": [{"text": "a"}]},
+        {"kind": "ok", "text": "t", "image_source": None, "buttons": [{"text": "a", "url": 2}]},
+        {"kind": "pwned", "text": "t"},
+    ],
+)
+def test_a_childs_reply_is_data_checked_before_use(reply: Any) -> None:
+    from hushcast.messages.sandbox import _rendered_from_reply
+
+    with pytest.raises(TemplateError, match="nonsense"):
+        _rendered_from_reply(reply)

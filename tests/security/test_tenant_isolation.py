@@ -37,6 +37,7 @@ NO_TENANT_DATA: dict[tuple[str, str], str] = {
     ("GET", "/c/{token}"): "public click redirect; the token is an HMAC-signed id",
     ("POST", "/v1/messages/telegram"): "creates in the caller's org; no foreign id taken",
     ("POST", "/v1/groups"): "creates in the caller's org; no foreign id taken",
+    ("POST", "/v1/webhooks"): "creates in the caller's org; no foreign id taken",
     ("GET", "/ui/login"): "sign-in form",
     ("POST", "/ui/login"): "sign-in (used by this test to sign rival in)",
     ("POST", "/ui/logout"): "ends the caller's own session",
@@ -64,6 +65,7 @@ class Ctx:
     rival_message: int
     rival_group: int
     checked: set[tuple[str, str]] = field(default_factory=set)
+    webhook: int = 0
 
 
 def _build(client: TestClient, other_key: str, fake: Any) -> Ctx:
@@ -126,7 +128,12 @@ def _build(client: TestClient, other_key: str, fake: Any) -> Ctx:
     assert home.status_code == 200
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', home.text)
     assert csrf, home.text[:300]
+    webhook = client.post(
+        "/v1/webhooks",
+        json={"url": "https://hooks.example.com/in", "events": ["mute"], "description": MARK},
+    ).json()["id"]
     return Ctx(
+        webhook=webhook,
         client=client,
         ui=ui,
         rival=rival,
@@ -429,6 +436,34 @@ for _action in ("pause", "resume", "cancel"):
     @covers("POST", f"/ui/broadcasts/{{broadcast_id}}/{_action}")
     def _(ctx: Ctx, _action: str = _action) -> None:
         ui_404(ctx, "POST", f"/ui/broadcasts/{ctx.broadcast}/{_action}")
+
+
+@covers("GET", "/v1/apps/{app_uuid}/token/mute/history")
+def _(ctx: Ctx) -> None:
+    api_404(ctx, "GET", f"/v1/apps/{ctx.app}/token/mute/history", params={"token": ctx.token})
+
+
+@covers("GET", "/v1/webhooks")
+def _(ctx: Ctx) -> None:
+    r = api(ctx, "GET", "/v1/webhooks")
+    no_acme(r)
+    assert r.json() == []
+
+
+for _method, _suffix in (
+    ("GET", ""),
+    ("PATCH", ""),
+    ("DELETE", ""),
+    ("POST", "/rotate-secret"),
+    ("POST", "/test"),
+    ("GET", "/deliveries"),
+    ("GET", "/failed-events"),
+):
+
+    @covers(_method, "/v1/webhooks/{webhook_id}" + _suffix)
+    def _(ctx: Ctx, _method: str = _method, _suffix: str = _suffix) -> None:
+        kw: dict[str, Any] = {"json": {"active": False}} if _method == "PATCH" else {}
+        api_404(ctx, _method, f"/v1/webhooks/{ctx.webhook}{_suffix}", **kw)
 
 
 # --- the test --------------------------------------------------------------------------------

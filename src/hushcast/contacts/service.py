@@ -14,6 +14,7 @@ from hushcast.core.chat_ids import parse_chat_id
 from hushcast.core.errors import BadRequest
 from hushcast.core.ids import positive_int
 from hushcast.core.timeutil import iso, utcnow
+from hushcast.webhooks import outbox as webhook_outbox
 
 MAX_TOKENS_PER_REQUEST = 10_000
 IDENTIFIERS = ("externalCustomerId", "phone", "email")
@@ -142,6 +143,7 @@ def register_tokens(
             unchanged += 1
     repo.insert_tokens(conn, inserts)
     repo.reassign_tokens(conn, moves)
+    webhook_outbox.record_token_changes(conn, app_id, target, existing)
     return TokensResult(
         contactsCreated=len(new_ids),
         tokensAdded=len(inserts),

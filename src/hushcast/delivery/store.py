@@ -20,6 +20,7 @@ from hushcast.core.timeutil import utcnow
 from hushcast.delivery import repository as repo
 from hushcast.delivery.decide import PreSendState
 from hushcast.delivery.job import Job
+from hushcast.webhooks import outbox as webhook_outbox
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ class SqlDeliveryStore:
     ) -> None:
         def write(conn: Any) -> None:
             repo.record_outcomes(conn, outcomes)
+            webhook_outbox.record_outcomes(conn, app_id, outcomes, deactivate)
             repo.requeue(conn, requeue_ids)
             now = utcnow()
             for token, reason in deactivate:

@@ -32,6 +32,7 @@ from hushcast.delivery import repository as repo
 from hushcast.delivery.sender import AppSender
 from hushcast.delivery.store import SqlDeliveryStore
 from hushcast.telegram.client import HttpTelegramClient, TelegramClient
+from hushcast.webhooks import dispatcher as webhook_dispatcher
 
 log = logging.getLogger("hushcast.worker")
 
@@ -99,6 +100,7 @@ class Worker:
         if self.secret is None:
             self.secret = await asyncio.to_thread(self._load_secret)
         listener = self._start_wake_source()
+        webhooks = webhook_dispatcher.start(self.db)  # POSTs events beside the senders
         log.info("worker %s started", self.worker_id)
         try:
             while not self._stopping.is_set():
@@ -114,6 +116,7 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(waiter.wait(), self.settings.worker_poll_s)
         finally:
+            await webhook_dispatcher.stop(webhooks)
             if listener is not None:
                 listener.cancel()
                 await asyncio.gather(listener, return_exceptions=True)

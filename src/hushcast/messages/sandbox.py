@@ -3,14 +3,17 @@
 The evaluator already bounds every render (hushcast.messages.velocity); the sandbox
 is the second wall, for what no rule foresaw. Each sandbox process:
 
-* is started with the ``spawn`` method (a clean interpreter that imports only the
-  template modules: no database engine, no settings, no secrets in its memory) and
-  clears its environment to ``PATH`` alone before it serves;
-* has an address-space limit (``RLIMIT_AS``), so a memory bomb ends in a
-  MemoryError or the process' death, never the server's;
+* is a fresh interpreter (``python -m hushcast.messages.sandbox``, started with
+  ``subprocess``: no fork of the server's memory) that imports only the template
+  modules: no database engine, no settings, no keys in its memory;
+* gets an environment of ``PATH`` and ``PYTHONPATH`` only (no database URL, no secret);
+* sets an address-space limit (``RLIMIT_AS``) on itself before it reads any request,
+  so a memory bomb ends in a MemoryError or the process' death, never the server's;
 * is killed when one render takes longer than ``timeout_s`` (wall time), and a
   fresh one takes its place.
 
+Requests and replies are JSON lines, never pickles: a process that ran hostile code
+can send nothing back but data, which the server checks before it uses it.
 The caller awaits a render from a thread, so the event loop stays free while a
 hostile template burns its budget elsewhere.
 """
@@ -19,14 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import json
 import logging
-import multiprocessing
 import os
 import queue
+import select
+import subprocess
+import sys
 import threading
+import time
 from collections import OrderedDict
-from multiprocessing.connection import Connection
-from typing import Any
+from typing import IO, Any
 
 from hushcast.messages.template_values import FULL, BudgetExceeded, TemplateError
 
@@ -36,33 +43,75 @@ DEFAULT_PROCESSES = 1
 DEFAULT_MEMORY_BYTES = 1024 * 1024 * 1024
 DEFAULT_TIMEOUT_S = 2.0
 _CACHE_SIZE = 64
+_STARTUP_S = 10.0  # a new process' first render includes its imports
+_MAX_REPLY_BYTES = 1 << 20
 
-# What a child answers: ("ok", RenderedMessage) | ("budget", text) | ("error", text).
-_Reply = tuple[str, Any]
+
+def _request(spec: Any, contact: Any, json_param: str | None) -> bytes:
+    body = {
+        "spec": dataclasses.asdict(spec),
+        "contact": dataclasses.asdict(contact) if contact is not None else None,
+        "json_param": json_param,
+    }
+    return json.dumps(body, default=str, separators=(",", ":")).encode() + b"\n"
 
 
-def _serve(conn: Connection, memory_bytes: int) -> None:  # pragma: no cover - child process
-    """The child's loop: compile (cached by spec), render within FULL, answer."""
-    # Nothing of the server's environment (database URL, secret key) stays readable.
-    path = os.environ.get("PATH", "/usr/bin:/bin")
-    os.environ.clear()
-    os.environ["PATH"] = path
+def _rendered_from_reply(reply: Any) -> Any:
+    """The server's RenderedMessage from a child's reply, checked field by field."""
+    from hushcast.messages.render import RenderedMessage
+
+    if not isinstance(reply, dict):
+        raise TemplateError("the renderer answered nonsense")
+    kind = reply.get("kind")
+    if kind in ("budget", "error"):
+        message = reply.get("message")
+        text = message[:500] if isinstance(message, str) else "the template failed"
+        raise (BudgetExceeded if kind == "budget" else TemplateError)(text)
+    body, image, buttons = reply.get("text"), reply.get("image_source"), reply.get("buttons")
+    if (
+        kind != "ok"
+        or not isinstance(body, str)
+        or not (image is None or isinstance(image, str))
+        or not isinstance(buttons, list)
+        or not all(
+            isinstance(b, dict)
+            and set(b) == {"text", "url"}
+            and all(isinstance(v, str) for v in b.values())
+            for b in buttons
+        )
+    ):
+        raise TemplateError("the renderer answered nonsense")
+    return RenderedMessage(text=body, image_source=image, buttons=buttons)
+
+
+# --------------------------------------------------------------------------------------
+# The child.
+
+
+def _serve(memory_bytes: int) -> None:  # pragma: no cover - runs in the child process
+    """Reads requests from stdin, renders within FULL, writes replies to stdout."""
     try:
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     except (ImportError, ValueError, OSError):
         pass
-    from hushcast.messages.render import MessageTemplate
+    from hushcast.messages.render import ContactData, MessageTemplate, TemplateSpec
 
     cache: OrderedDict[Any, MessageTemplate | TemplateError] = OrderedDict()
-    while True:
+    out = sys.stdout.buffer
+    for line in sys.stdin.buffer:
+        reply: dict[str, Any]
         try:
-            spec, contact, json_param = conn.recv()
-        except (EOFError, OSError):
-            return
-        reply: _Reply
-        try:
+            request = json.loads(line)
+            raw = request["spec"]
+            spec = TemplateSpec(
+                raw["text"],
+                raw["image_source"],
+                tuple((str(t), str(u)) for t, u in raw["buttons"]),
+                raw["message_name"],
+            )
+            contact = ContactData(**request["contact"]) if request["contact"] else None
             template = cache.get(spec)
             if template is None:
                 try:
@@ -74,42 +123,87 @@ def _serve(conn: Connection, memory_bytes: int) -> None:  # pragma: no cover - c
                     cache.popitem(last=False)
             if isinstance(template, TemplateError):
                 raise template
-            template.budget_failures = 0  # the parent keeps that count
-            reply = ("ok", template.render(contact, json_param, FULL))
+            template.budget_failures = 0  # the server keeps that count
+            rendered = template.render(contact, request["json_param"], FULL)
+            reply = {
+                "kind": "ok",
+                "text": rendered.text,
+                "image_source": rendered.image_source,
+                "buttons": rendered.buttons,
+            }
         except BudgetExceeded as exc:
-            reply = ("budget", str(exc))
+            reply = {"kind": "budget", "message": str(exc)}
         except TemplateError as exc:
-            reply = ("error", str(exc))
+            reply = {"kind": "error", "message": str(exc)}
         except MemoryError:
-            reply = ("budget", "the template needed too much memory")
+            reply = {"kind": "budget", "message": "the template needed too much memory"}
         except BaseException as exc:  # noqa: BLE001 - answer, then go on serving
-            reply = ("error", f"{type(exc).__name__}: {exc}"[:500])
-        try:
-            conn.send(reply)
-        except (EOFError, OSError):
-            return
+            reply = {"kind": "error", "message": f"{type(exc).__name__}: {exc}"[:500]}
+        out.write(json.dumps(reply).encode() + b"\n")
+        out.flush()
+
+
+# --------------------------------------------------------------------------------------
+# The server's side.
 
 
 class _Child:
     def __init__(self, memory_bytes: int) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self.conn, child_conn = ctx.Pipe()
-        self.process = ctx.Process(
-            target=_serve,
-            args=(child_conn, memory_bytes),
-            name="hushcast-render-sandbox",
-            daemon=True,
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "hushcast.messages.sandbox", str(memory_bytes)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            close_fds=True,
         )
-        self.process.start()
-        child_conn.close()
         self.renders = 0
+        self._buffer = b""
+
+    def exchange(self, request: bytes, timeout_s: float) -> Any:
+        """Sends one request and reads its reply line; raises TimeoutError or EOFError."""
+        stdin: IO[bytes] = self.process.stdin  # type: ignore[assignment]
+        stdout: IO[bytes] = self.process.stdout  # type: ignore[assignment]
+        try:
+            stdin.write(request)
+            stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise EOFError from exc
+        deadline = time.monotonic() + timeout_s
+        fd = stdout.fileno()
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise EOFError
+            self._buffer += chunk
+            if len(self._buffer) > _MAX_REPLY_BYTES:
+                raise EOFError
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        self.renders += 1
+        return json.loads(line)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def kill(self) -> None:
         with contextlib.suppress(Exception):
             self.process.kill()
-            self.process.join(timeout=5)
-        with contextlib.suppress(Exception):
-            self.conn.close()
+            self.process.wait(timeout=5)
+        for stream in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(Exception):
+                if stream is not None:
+                    stream.close()
 
 
 class RenderSandbox:
@@ -131,42 +225,37 @@ class RenderSandbox:
 
     def render_blocking(self, spec: Any, contact: Any, json_param: str | None) -> Any:
         """Renders in an idle sandbox process; blocks the calling thread (not a loop)."""
+        request = _request(spec, contact, json_param)
         child = self._idle.get()
         try:
-            if child is None or not child.process.is_alive():
+            if child is None or not child.alive():
                 if child is not None:
                     child.kill()
                 child = None
                 child = _Child(self.memory_bytes)
-            kind, value = self._exchange(child, (spec, contact, json_param))
-            if kind == "dead":
+            timeout = self.timeout_s + (_STARTUP_S if child.renders == 0 else 0.0)
+            try:
+                reply: Any = child.exchange(request, timeout)
+            except TimeoutError:
+                reply = {
+                    "kind": "budget",
+                    "message": f"the template took longer than {self.timeout_s:g} s to render",
+                }
+            except (EOFError, ValueError):
+                log.warning("render sandbox process died or answered garbage")
+                reply = {
+                    "kind": "budget",
+                    "message": "the template needed more memory than allowed",
+                }
+            if not isinstance(reply, dict) or reply.get("kind") not in ("ok", "error"):
+                # Over time, dead, or any doubt: this process is not used again.
+                self.kills += 1
+                child.kill()
                 child = None
             self.renders += 1
         finally:
             self._idle.put(child)
-        if kind == "ok":
-            return value
-        if kind in ("budget", "dead"):
-            raise BudgetExceeded(value)
-        raise TemplateError(value)
-
-    def _exchange(self, child: _Child, request: Any) -> tuple[str, Any]:
-        """One request and its reply; kills the child past the timeout or on a broken pipe."""
-        try:
-            child.conn.send(request)
-            # The first render of a child includes its start-up (imports).
-            startup = 10.0 if child.renders == 0 else 0.0
-            if child.conn.poll(self.timeout_s + startup):
-                kind, value = child.conn.recv()
-                child.renders += 1
-                return kind, value
-            message = f"the template took longer than {self.timeout_s:g} s to render"
-        except (EOFError, OSError) as exc:
-            log.warning("render sandbox process died: %s", type(exc).__name__)
-            message = "the template needed more memory than allowed"
-        self.kills += 1
-        child.kill()
-        return "dead", message
+        return _rendered_from_reply(reply)
 
     async def render(self, spec: Any, contact: Any, json_param: str | None) -> Any:
         return await asyncio.to_thread(self.render_blocking, spec, contact, json_param)
@@ -199,3 +288,7 @@ def default_sandbox() -> RenderSandbox:
                 timeout_s=settings.render_timeout_s,
             )
         return _default
+
+
+if __name__ == "__main__":  # pragma: no cover - the child process
+    _serve(int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_MEMORY_BYTES)

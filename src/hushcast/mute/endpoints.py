@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from hushcast.bots.service import parse_app_uuid, resolve_app
@@ -12,8 +12,16 @@ from hushcast.core.deps import ReadConn, get_db
 from hushcast.core.errors import BadRequest
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc
-from hushcast.mute import service
-from hushcast.mute.schemas import BulkMuteOut, MuteBodyDoc, MuteOut, MuteStateOut, UnmuteBodyDoc
+from hushcast.core.pagination import Page, page_params, set_total
+from hushcast.mute import history, service
+from hushcast.mute.schemas import (
+    BulkMuteOut,
+    MuteBodyDoc,
+    MuteChangeOut,
+    MuteOut,
+    MuteStateOut,
+    UnmuteBodyDoc,
+)
 from hushcast.orgs.deps import CurrentPrincipal
 
 router = APIRouter(tags=["mute"])
@@ -83,3 +91,29 @@ def mute_state(
     """Whether the chat is muted now, and until when."""
     app = resolve_app(conn, principal.organization_id, app_uuid)
     return service.state(conn, app.id, service.parse_token(token))
+
+
+@router.get(
+    "/apps/{app_uuid}/token/mute/history",
+    response_model=list[MuteChangeOut],
+    response_model_by_alias=True,
+)
+def mute_history(
+    app_uuid: str,
+    principal: CurrentPrincipal,
+    conn: ReadConn,
+    response: Response,
+    page: Annotated[Page, Depends(page_params)],
+    token: Annotated[str | None, Query(description="chat id")] = None,
+    from_: Annotated[str | None, Query(alias="from", description="ISO 8601, inclusive")] = None,
+    to: Annotated[str | None, Query(description="ISO 8601, inclusive")] = None,
+) -> list[MuteChangeOut]:
+    """Each change of the chat's mute, oldest first: when, by whom, mutedUntil before and
+    after, and the kind (mute, unmute, expire). The total is in the TotalCount header."""
+    app = resolve_app(conn, principal.organization_id, app_uuid)
+    clean = service.parse_token(token)
+    start = history.parse_when("from", from_)
+    end = history.parse_when("to", to)
+    rows, total = history.history(conn, app.id, clean, start, end, page.offset, page.maxrows)
+    set_total(response, total)
+    return rows

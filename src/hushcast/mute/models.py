@@ -11,6 +11,8 @@ mutes = Table(
     Column("token", String(64), primary_key=True),
     Column("muted_until", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # Webhooks' "expired" events find the timed mutes that just ended (migration 0003w).
+    Index("ix_mutes_muted_until", "muted_until"),
 )
 
 mute_events = Table(

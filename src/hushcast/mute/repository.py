@@ -216,3 +216,14 @@ def history(conn: Connection, app_id: int, token: str, limit: int = 100) -> list
             .limit(limit)
         )
     )
+
+
+def history_all(conn: Connection, app_id: int, token: str) -> list[Any]:
+    """Every change of one chat's mute, oldest first (the history API)."""
+    return list(
+        conn.execute(
+            select(mute_events)
+            .where(mute_events.c.app_id == app_id, mute_events.c.token == token)
+            .order_by(mute_events.c.id)
+        )
+    )

@@ -36,3 +36,16 @@ class MuteStateOut(BaseModel):
     token: str
     muted: bool
     mutedUntil: str | None
+
+
+class MuteChangeOut(BaseModel):
+    at: str = Field(description="When the change happened")
+    kind: str = Field(description="mute, unmute or expire (a timed mute that ended)")
+    by: str | None = Field(
+        description="apiKey:<id> (the API or the dashboard with that key), or expiry"
+    )
+    # "from" is a Python keyword: the fields carry aliases.
+    from_: str | None = Field(alias="from", description="mutedUntil before the change")
+    to: str | None = Field(description="mutedUntil after the change (null: not muted)")
+
+    model_config = {"populate_by_name": True}

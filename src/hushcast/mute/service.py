@@ -19,6 +19,7 @@ from hushcast.core.timeutil import FOREVER, iso, utcnow
 from hushcast.mute import repository as repo
 from hushcast.mute.metrics import MUTES
 from hushcast.mute.schemas import BulkMuteOut, MuteOut, MuteStateOut
+from hushcast.webhooks import outbox as webhook_outbox
 
 TOKENS_REQUIRED = "Tokens must be specified"
 DURATION_NOT_POSITIVE = "Duration must be positive int"
@@ -97,6 +98,7 @@ def mute(
     until = FOREVER if duration is None else now + timedelta(seconds=duration)
     # A new mute replaces the previous one, shorter or longer; history keeps both.
     repo.apply_mute(conn, app_id, tokens, until, now, api_key_id)
+    webhook_outbox.record_mutes(conn, "muted", tokens, until, api_key_id, now, app_id=app_id)
     _MUTED.inc(len(tokens))
     return until
 
@@ -116,12 +118,17 @@ def mute_app(
     until = FOREVER if duration is None else now + timedelta(seconds=duration)
     if not repo.apply_mute_by_uuid(conn, org_id, app_uuid, tokens, until, now, api_key_id):
         raise NotFound(NOT_REGISTERED)
+    webhook_outbox.record_mutes(
+        conn, "muted", tokens, until, api_key_id, now, org_id=org_id, app_uuid=app_uuid
+    )
     _MUTED.inc(len(tokens))
     return until
 
 
 def unmute(conn: Connection, app_id: int, tokens: list[str], api_key_id: int | None) -> None:
-    repo.apply_unmute(conn, app_id, tokens, utcnow(), api_key_id)
+    now = utcnow()
+    repo.apply_unmute(conn, app_id, tokens, now, api_key_id)
+    webhook_outbox.record_mutes(conn, "unmuted", tokens, None, api_key_id, now, app_id=app_id)
     _UNMUTED.inc(len(tokens))
 
 

@@ -11,6 +11,7 @@ from hushcast.core.timeutil import utcnow
 from hushcast.tracking import repository
 from hushcast.tracking.links import read_click_token
 from hushcast.tracking.metrics import CLICKS
+from hushcast.webhooks import outbox as webhook_outbox
 
 router = APIRouter(tags=["click tracking"])
 
@@ -25,6 +26,8 @@ def click(token: str, request: Request) -> RedirectResponse:
     if parsed is None:
         raise NotFound("Not found")
     with get_db(request).transaction() as conn:
-        if repository.record_click(conn, parsed.delivery_id, parsed.organization_id, utcnow()):
+        now = utcnow()
+        if repository.record_click(conn, parsed.delivery_id, parsed.organization_id, now):
             CLICKS.inc()
+            webhook_outbox.record_click(conn, parsed.delivery_id, parsed.link, now)
     return RedirectResponse(parsed.link, status_code=302)
