@@ -101,6 +101,7 @@ def api_router() -> APIRouter:
     from hushcast.mute.endpoints import router as mute
     from hushcast.reports.endpoints import router as reports
     from hushcast.sending.endpoints import router as sending
+    from hushcast.yespo.router import router as yespo
 
     router = APIRouter(prefix="/v1", dependencies=[Depends(reject_unstorable_text)])
 
@@ -119,6 +120,7 @@ def api_router() -> APIRouter:
         broadcasts,
         sending,
         reports,
+        yespo,
     ):
         router.include_router(sub)
     return router

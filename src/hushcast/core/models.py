@@ -9,5 +9,6 @@ from hushcast.groups import models as _groups  # noqa: F401
 from hushcast.messages import models as _messages  # noqa: F401
 from hushcast.mute import models as _mute  # noqa: F401
 from hushcast.orgs import models as _orgs  # noqa: F401
+from hushcast.yespo import models as _yespo  # noqa: F401
 
 __all__ = ["metadata"]

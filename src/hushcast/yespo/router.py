@@ -1,0 +1,11 @@
+"""Every Yespo compatibility route, in one router for the app to include."""
+
+from fastapi import APIRouter
+
+from hushcast.yespo.account_endpoints import router as account
+from hushcast.yespo.contact_endpoints import router as contacts
+from hushcast.yespo.group_endpoints import router as groups
+
+router = APIRouter()
+for sub in (account, contacts, groups):
+    router.include_router(sub)
