@@ -30,7 +30,9 @@ def test_version(client: TestClient) -> None:
 
 
 def register(client: TestClient, app_uuid: str, token: str, email: str) -> int:
-    r = client.post(f"/v1/apps/{app_uuid}/tokens", json={"tokens": [{"token": token, "email": email}]})
+    r = client.post(
+        f"/v1/apps/{app_uuid}/tokens", json={"tokens": [{"token": token, "email": email}]}
+    )
     assert r.status_code == 200, r.text
     return int(client.get("/v1/contacts", params={"email": email}).json()[0]["id"])
 
