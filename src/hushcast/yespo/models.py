@@ -91,6 +91,10 @@ broadcast_throttles = Table(
     ),
     Column("batch_size", Integer, nullable=False),
     Column("batch_interval_unit", String(8), nullable=False),
+    # Planning progress: the last deliveries.id spread over intervals, and how many
+    # sendable recipients that covered (the next one's 0-based position).
+    Column("planned_through_id", BigId, nullable=True),
+    Column("planned_count", Integer, nullable=False, default=0),
 )
 
 # Language versions of a Telegram message (PUT /v1/messages/telegram/{id}/{language}).

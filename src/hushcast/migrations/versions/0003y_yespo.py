@@ -118,6 +118,8 @@ def upgrade() -> None:
         ),
         sa.Column("batch_size", sa.Integer(), nullable=False),
         sa.Column("batch_interval_unit", sa.String(8), nullable=False),
+        sa.Column("planned_through_id", _big(), nullable=True),
+        sa.Column("planned_count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("broadcast_id", name="pk_broadcast_throttles"),
     )
     op.create_table(
