@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn, get_db
 from hushcast.core.jsonbody import parse_json_object
-from hushcast.core.openapi import body_doc
+from hushcast.core.openapi import body_doc, problems
 from hushcast.core.pagination import Page, page_params, set_total
 from hushcast.core.retry import run_transaction
 from hushcast.yespo import contact_service as service
@@ -56,11 +56,13 @@ def search_contacts(
     return items
 
 
-@router.put("/contact/{contact_id}", openapi_extra=body_doc(YespoContactDoc))
+@router.put(
+    "/contact/{contact_id}", response_model=ContactIdOut, openapi_extra=body_doc(YespoContactDoc)
+)
 async def update_contact(
     contact_id: int, request: Request, principal: CurrentPrincipal
-) -> Response:
-    """Changes the contact (Yespo's Contact body); 404 when there is none. 200, no body."""
+) -> ContactIdOut:
+    """Changes the contact (Yespo's Contact body); 404 when there is none."""
     raw = await request.body()
 
     def apply() -> None:
@@ -71,10 +73,10 @@ async def update_contact(
         )
 
     await run_in_threadpool(apply)
-    return Response(status_code=200)
+    return ContactIdOut(id=contact_id)
 
 
-@router.delete("/contact")
+@router.delete("/contact", response_class=Response, responses=problems(404))
 def delete_contact_by_external_id(
     principal: CurrentPrincipal,
     conn: WriteConn,

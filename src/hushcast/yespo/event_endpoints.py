@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from hushcast.core.deps import CurrentPrincipal, ReadConn, get_db
 from hushcast.core.jsonbody import parse_json_object
-from hushcast.core.openapi import body_doc
+from hushcast.core.openapi import body_doc, problems
 from hushcast.yespo import event_service as service
 from hushcast.yespo.event_schemas import (
     ActivityItem,
@@ -35,14 +35,19 @@ async def _event(request: Request, principal: CurrentPrincipal) -> Response:
     return Response(status_code=200)
 
 
-@v1.post("/event", openapi_extra=body_doc(EventDoc))
+@v1.post("/event", response_class=Response, openapi_extra=body_doc(EventDoc))
 async def event_v1(request: Request, principal: CurrentPrincipal) -> Response:
     """Stores the event with the contact its params name (ContactId, ExternalCustomerId,
     EmailAddress, Phone, TelegramBotToken); 200 with an empty body."""
     return await _event(request, principal)
 
 
-@v2.post("/event", openapi_extra=body_doc(EventDoc))
+@v2.post(
+    "/event",
+    response_class=Response,
+    openapi_extra=body_doc(EventDoc),
+    responses=problems(401, 429),
+)
 async def event_v2(request: Request, principal: CurrentPrincipal) -> Response:
     """As POST /v1/event."""
     return await _event(request, principal)
@@ -56,7 +61,7 @@ def contact_activity(
     return service.contact_activity(conn, principal.organization_id, contact_id)
 
 
-@v2.get("/contacts/activity", response_model=list[ActivityItem])
+@v2.get("/contacts/activity", response_model=list[ActivityItem], responses=problems(401, 429))
 def contacts_activity(
     principal: CurrentPrincipal,
     conn: ReadConn,
@@ -83,7 +88,11 @@ def contacts_activity(
     )
 
 
-@v2.get("/contacts/messages", response_model=list[ContactMessageItem])
+@v2.get(
+    "/contacts/messages",
+    response_model=list[ContactMessageItem],
+    responses=problems(401, 429),
+)
 def contact_messages(
     principal: CurrentPrincipal,
     conn: ReadConn,
