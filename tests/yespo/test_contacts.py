@@ -209,7 +209,7 @@ def test_bulk_bad_options_are_400(client: TestClient) -> None:
     r = client.post("/v1/contacts", json=bulk([yespo_contact("i@example.com")], dedupeOn="phone2"))
     assert r.status_code == 400
     assert r.json()["detail"] == (
-        "dedupeOn must be one of email, sms, externalCustomerId, id, contact_key"
+        "dedupeOn must be one of email, sms, email_or_sms, externalCustomerId, id, contact_key"
     )
     r = client.post(
         "/v1/contacts", json=bulk([yespo_contact("i@example.com")], contactFields=["shoeSize"])

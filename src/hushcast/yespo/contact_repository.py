@@ -215,3 +215,8 @@ def contacts_by_ids(conn: Connection, org_id: int, ids: Sequence[int]) -> list[A
             )
         )
     return sorted(out, key=lambda r: int(r.id))
+
+
+def remove_all_members(conn: Connection, group_id: int) -> int:
+    res = conn.execute(group_contacts.delete().where(group_contacts.c.group_id == group_id))
+    return int(res.rowcount)

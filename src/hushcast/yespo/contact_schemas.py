@@ -48,9 +48,9 @@ class ContactsBulkUpdateDoc(BaseModel):
     """Yespo's ContactsBulkUpdate."""
 
     contacts: list[YespoContactDoc] = Field(max_length=10000)
-    dedupeOn: Literal["email", "sms", "externalCustomerId", "id", "contact_key"] | None = Field(
-        default=None, description="Match existing contacts by this identifier only"
-    )
+    dedupeOn: (
+        Literal["email", "sms", "email_or_sms", "externalCustomerId", "id", "contact_key"] | None
+    ) = Field(default=None, description="Match existing contacts by this identifier only")
     contactFields: list[str] | None = Field(
         default=None, description="Attributes to update on existing contacts (all if absent)"
     )

@@ -45,6 +45,8 @@ DEDUPE_ON = {
     "email": ("email", "email"),
     "contact_key": ("contactKey", "contact_key"),
 }
+# dedupeOn values that try several identifiers, in order.
+DEDUPE_ORDERS = {"email_or_sms": ("email", "sms")}
 DEDUPE_ALIASES = {
     "contactKey": "contact_key",
     "phone": "sms",
@@ -105,9 +107,10 @@ def parse_options(body: dict[str, Any]) -> BulkOptions:
     if dedupe is not None:
         if isinstance(dedupe, str):
             dedupe = DEDUPE_ALIASES.get(dedupe, dedupe)
-        if dedupe not in DEDUPE_ON:
+        if dedupe not in DEDUPE_ON and dedupe not in DEDUPE_ORDERS:
             raise BadRequest(
-                "dedupeOn must be one of email, sms, externalCustomerId, id, contact_key"
+                "dedupeOn must be one of email, sms, email_or_sms, externalCustomerId, id, "
+                "contact_key"
             )
         opts.dedupe_on = dedupe
     fields = body.get("contactFields")
@@ -160,7 +163,7 @@ def _pre_match(
     conn: Connection, org_id: int, parts: list[YespoParts], wheres: list[str], dedupe: str | None
 ) -> list[int | None]:
     """The existing contact each item matches (dedupeOn, else Yespo's order), or None."""
-    order = (dedupe,) if dedupe else DEFAULT_MATCH_ORDER
+    order = DEDUPE_ORDERS.get(dedupe, (dedupe,)) if dedupe else DEFAULT_MATCH_ORDER
     matched: list[int | None] = [None] * len(parts)
     for name in order:
         key, column = DEDUPE_ON[name]

@@ -78,6 +78,10 @@ def _fields(where: str, raw: Any, parts: YespoParts, names: dict[int, str]) -> N
     out: list[Any] = []
     for i, entry in enumerate(raw):
         if isinstance(entry, dict) and entry.get("name") is None and "id" in entry:
+            if "value" not in entry:
+                # Some SDKs (ok-esputnik 0.3) drop the value and send {"id"} alone: nothing
+                # to write, and erasing the field would lose data.
+                continue
             fid = field_id(entry["id"])
             if fid is None:
                 raise BadRequest(f"{_loc(where, f'fields[{i}].id')}: must be a positive integer")

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
-from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn
+from hushcast.core.deps import CurrentPrincipal, ReadConn, WriteConn, get_db
+from hushcast.core.jsonbody import parse_json_object
+from hushcast.core.openapi import body_doc
 from hushcast.core.pagination import Page, page_params, set_total
 from hushcast.groups import service as groups
 from hushcast.groups.schemas import GroupAdded, GroupMembers, GroupRemoved
-from hushcast.yespo import contact_service
+from hushcast.yespo import contact_service, group_service
 from hushcast.yespo.contact_schemas import YespoContactOut
 
 router = APIRouter(tags=["groups"])
@@ -42,11 +45,20 @@ def attach(
     return GroupAdded(added=groups.add_members(conn, principal.organization_id, group_id, body))
 
 
-@router.post("/group/{group_id}/contacts/detach", response_model=GroupRemoved)
-def detach(
-    group_id: int, body: GroupMembers, principal: CurrentPrincipal, conn: WriteConn
-) -> GroupRemoved:
-    """Removes contacts by id (``contactIds``) or externalCustomerId."""
-    return GroupRemoved(
-        removed=groups.remove_members(conn, principal.organization_id, group_id, body)
-    )
+@router.post(
+    "/group/{group_id}/contacts/detach",
+    response_model=GroupRemoved,
+    openapi_extra=body_doc(GroupMembers),
+)
+async def detach(group_id: int, request: Request, principal: CurrentPrincipal) -> GroupRemoved:
+    """Removes contacts by id (``contactIds``) or externalCustomerId; with no body, every
+    contact of the group (Yespo's "delete all contacts from a static segment")."""
+    raw = await request.body()
+
+    def apply() -> GroupRemoved:
+        body = parse_json_object(raw) if raw.strip() else None
+        with get_db(request).transaction() as conn:
+            removed = group_service.detach(conn, principal.organization_id, group_id, body)
+        return GroupRemoved(removed=removed)
+
+    return await run_in_threadpool(apply)
