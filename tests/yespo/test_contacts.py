@@ -317,3 +317,32 @@ def test_addressbooks_lists_custom_fields_with_ids(client: TestClient) -> None:
     fields = book["fieldGroups"][0]["fields"]
     assert [(f["name"], f["type"]["name"]) for f in fields] == [("city", "text")]
     assert isinstance(fields[0]["id"], int)
+
+
+def test_field_id_without_value_erases_nothing(client: TestClient) -> None:
+    cid = client.post(
+        "/v1/contact",
+        json={"email": "fv@example.com", "fields": [{"name": "tier", "value": "gold"}]},
+    ).json()["id"]
+    tier = field_id(client, "tier")
+    # As ok-esputnik 0.3 sends custom fields: the id alone.
+    r = client.post("/v1/contact", json=yespo_contact("fv@example.com", fields=[{"id": tier}]))
+    assert r.status_code == 200, r.text
+    fields = client.get(f"/v1/contact/{cid}").json()["fields"]
+    assert fields == [{"id": tier, "name": "tier", "value": "gold"}]
+
+
+def test_bulk_dedupe_on_email_or_sms(client: TestClient) -> None:
+    by_sms = client.post("/v1/contact", json=yespo_contact(None, "+380509998877")).json()["id"]
+    r = client.post(
+        "/v1/contacts",
+        json=bulk(
+            [yespo_contact("new@example.com", "+380509998877", first="Sam")],
+            dedupeOn="email_or_sms",
+            contactFields=["firstName", "email"],
+        ),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["ids"] == [by_sms]
+    c = client.get(f"/v1/contact/{by_sms}").json()
+    assert c["firstName"] == "Sam" and c["email"] == "new@example.com"
