@@ -125,3 +125,13 @@ def test_window_arithmetic() -> None:
     ]
     assert throttle.parse({"batchSize": "5", "batchIntervalUnit": "day"}) == (5, "DAY")
     assert throttle.parse({}) is None
+
+
+def test_batch_size_digits_are_ascii_only() -> None:
+    assert throttle.parse({"batchSize": "12", "batchIntervalUnit": "DAY"}) == (12, "DAY")
+    try:
+        throttle.parse({"batchSize": "١٢", "batchIntervalUnit": "DAY"})
+    except Exception as exc:  # noqa: BLE001
+        assert str(exc) == throttle.BAD_SIZE
+    else:
+        raise AssertionError("non-ASCII digits accepted")

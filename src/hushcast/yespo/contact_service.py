@@ -36,6 +36,7 @@ from hushcast.yespo.contact_schemas import (
     YespoGroupOut,
 )
 from hushcast.yespo.contact_shape import YespoParts, field_ids_in, translate_contact
+from hushcast.yespo.ids import ascii_digits
 
 # dedupeOn value -> (flat key holding the value, column to look it up in).
 DEDUPE_ON = {
@@ -141,7 +142,7 @@ def parse_options(body: dict[str, Any]) -> BulkOptions:
 
 
 def positive_id(value: Any) -> int | None:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and ascii_digits(value.strip()):
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= core.MAX_ID:
         return None

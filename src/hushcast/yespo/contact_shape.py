@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hushcast.core.errors import BadRequest
+from hushcast.yespo.ids import ascii_digits
 
 # Channel type -> flat key. Other Yespo channel types (mobilepush, webpush, viber,
 # appinbox, ...) address channels this service does not send; they are ignored.
@@ -99,7 +100,7 @@ def _fields(where: str, raw: Any, parts: YespoParts, names: dict[int, str]) -> N
 
 
 def field_id(value: Any) -> int | None:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and ascii_digits(value.strip()):
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or value < 1 or value >= 2**63:
         return None

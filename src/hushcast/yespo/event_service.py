@@ -25,6 +25,7 @@ from hushcast.yespo.event_schemas import (
     ContactMessageItem,
     EventOut,
 )
+from hushcast.yespo.ids import ascii_digits
 
 MAX_KEY = 200
 MAX_KEY_VALUE = 500
@@ -78,7 +79,7 @@ def _contact_of(conn: Connection, org_id: int, params: list[dict[str, Any]]) -> 
             continue
         if column == "id":
             text = str(value).strip()
-            if text.isdigit() and 0 < int(text) < 2**63:
+            if ascii_digits(text) and 0 < int(text) < 2**63:
                 found = repo.contact_by(conn, org_id, "id", int(text))
                 if found is not None:
                     return found
@@ -185,7 +186,7 @@ def _contact_ids(conn: Connection, org_id: int, by: dict[str, str | None]) -> li
         if api_name == "contactId":
             found = (
                 repo.contact_by(conn, org_id, "id", int(value))
-                if value.isdigit() and int(value) < 2**63
+                if ascii_digits(value) and int(value) < 2**63
                 else None
             )
         else:
@@ -213,7 +214,7 @@ def activity(
     start, end = parse_date("dateFrom", date_from), parse_date("dateTo", date_to, end=True)
     after = 0
     if offset is not None and offset.strip():
-        if not offset.strip().isdigit():
+        if not ascii_digits(offset.strip()):
             raise BadRequest("offset must be the offset of the last item of the previous page")
         after = int(offset.strip())
     rows = repo.activity(

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from hushcast.core.errors import BadRequest
+from hushcast.yespo.ids import ascii_digits
 
 UNITS: dict[str, timedelta | None] = {
     "MINUTE": timedelta(minutes=1),
@@ -35,7 +36,7 @@ def parse(body: dict[str, Any]) -> tuple[int, str] | None:
         return None
     if size is None:
         raise BadRequest(SIZE_REQUIRED)
-    if isinstance(size, str) and size.strip().isdigit():
+    if isinstance(size, str) and ascii_digits(size.strip()):
         size = int(size.strip())
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_BATCH_SIZE:
         raise BadRequest(BAD_SIZE)
