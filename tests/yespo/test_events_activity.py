@@ -162,3 +162,13 @@ def test_contact_messages(client: TestClient, db: Database, app_uuid: str) -> No
     )
     assert r.status_code == 400
     assert r.json()["detail"] == "One of contactId, externalCustomerId, email, phone is required"
+
+
+def test_event_never_links_another_organisations_contact(
+    client: TestClient, other_key: str
+) -> None:
+    cid = client.post("/v1/contact", json={"externalCustomerId": "mine"}).json()["id"]
+    body = {"eventTypeKey": "x", "params": [{"name": "ExternalCustomerId", "value": "mine"}]}
+    r = client.post("/v1/event", json=body, headers={"Authorization": f"Bearer {other_key}"})
+    assert r.status_code == 200
+    assert client.get(f"/v1/contact/{cid}/activity").json()["events"] == []
