@@ -1,13 +1,12 @@
 """Request bodies as eSputnik/Yespo clients send them.
 
-Reconstructed from Yespo's published schemas (Contact, ContactsBulkUpdate, Channel,
-NewBroadcastRequest, ExtendedPreparedMessageParameters) as the public SDKs
-(PHP dkulyk/esputnik and updevru/php-esputnik-api, Ruby busfor/esputnik, Node
-rubik-esputnik, Python ok-esputnik) serialise them: camelCase keys, channels as
-[{type, value}], custom fields as [{id, value}] with string values, groups as [{name}].
-The SDKs' own files were not at hand when this suite was written, so no body below
-claims to be a byte-for-byte copy of one client's output; each is the schema's shape
-with the keys those clients fill.
+Built from Yespo's published schemas (Contact, ContactsBulkUpdate, Channel,
+NewBroadcastRequest, ExtendedPreparedMessageParameters): camelCase keys, channels as
+[{type, value}], custom fields as [{id, value}], groups as [{name}]. The one SDK whose
+source was at hand, the Python ``ok-esputnik`` 0.3, builds exactly these shapes (it runs
+itself in test_ok_esputnik_client.py). The PHP (dkulyk/esputnik, updevru/php-esputnik-api),
+Ruby (busfor/esputnik) and Node (rubik-esputnik) SDKs were not read, so no body here
+claims to be a byte-for-byte copy of their output.
 """
 
 from __future__ import annotations
