@@ -95,6 +95,7 @@ MOVES: dict[str, dict[str, tuple[str, str] | None]] = {
         "_worker": (f"{S}.processes", "start_worker"),
     },
     "tests.webhooks.helpers": {"*": (f"{S}.webhooks", "*")},
+    "tests.yespo.bodies": {"*": (f"{S}.yespo_bodies", "*")},
     "tests.webhooks.receiver": {"*": (f"{S}.receiver", "*")},
     "tests.messages.hostile_templates": {
         "_macro_bomb": (f"{S}.hostile_templates", "macro_bomb"),
@@ -108,6 +109,7 @@ DOTTED = {
     "hushcast.core.models": "hushcast.models",
     "tests.messages.hostile_templates": f"{S}.hostile_templates",
     "tests.webhooks.helpers": f"{S}.webhooks",
+    "tests.yespo.bodies": f"{S}.yespo_bodies",
     "tests.webhooks.receiver": f"{S}.receiver",
 }
 

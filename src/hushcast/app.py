@@ -30,7 +30,8 @@ log = logging.getLogger("hushcast")
 
 
 class PathNormalizer:
-    """Serves every route under ``/v1`` and ``/api/v1`` and with a trailing slash."""
+    """Serves every route under ``/v1`` and ``/api/v1`` (``/v2`` and ``/api/v2``) and with a
+    trailing slash."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -39,7 +40,7 @@ class PathNormalizer:
         if scope["type"] == "http":
             path: str = scope["path"]
             new = path
-            if new.startswith("/api/v1/") or new == "/api/v1":
+            if new.startswith(("/api/v1/", "/api/v2/")) or new in ("/api/v1", "/api/v2"):
                 new = new[4:]
             if len(new) > 1 and new.endswith("/"):
                 new = new.rstrip("/") or "/"
@@ -108,6 +109,7 @@ def api_router() -> APIRouter:
     from hushcast.reports.endpoints import router as reports
     from hushcast.sending.endpoints import router as sending
     from hushcast.webhooks.endpoints import router as webhooks
+    from hushcast.yespo.router import router as yespo
 
     router = APIRouter(prefix="/v1", dependencies=[Depends(reject_unstorable_text)])
 
@@ -127,6 +129,7 @@ def api_router() -> APIRouter:
         sending,
         reports,
         webhooks,
+        yespo,
     ):
         router.include_router(sub)
     return router
@@ -245,6 +248,9 @@ def create_app(
     app.state.key_limiter = KeyRateLimiter(settings.rate_limit_per_key)
     install_error_handlers(app)
     app.include_router(api_router())
+    from hushcast.yespo.router import v2_router
+
+    app.include_router(v2_router)
     from hushcast.tracking.endpoints import router as tracking_router
 
     app.include_router(tracking_router)

@@ -14,6 +14,7 @@ from hushcast.mute import models as _mute  # noqa: F401
 from hushcast.orgs import models as _orgs  # noqa: F401
 from hushcast.web import models as _web  # noqa: F401
 from hushcast.webhooks import models as _webhooks  # noqa: F401
+from hushcast.yespo import models as _yespo  # noqa: F401
 
 __all__ = ["metadata", "surrogate_id_tables"]
 

@@ -94,8 +94,11 @@ def test_create_with_every_field(client: TestClient, db: Database, app_uuid: str
         "broadcastId": body["broadcastId"],
         "title": "Campaign",
         "messageId": mid,
+        "groupId": g1,
         "appId": app_uuid,
         "startDate": "2030-01-02T03:04:00Z",
+        "batchSize": None,
+        "batchIntervalUnit": None,
         "status": "SCHEDULED",
     }
     with db.read() as conn:
@@ -266,7 +269,10 @@ def test_view_counters(client: TestClient, db: Database, app_uuid: str) -> None:
         "broadcastId": bid,
         "title": "Spring sale",
         "messageId": mid,
+        "groupId": None,
         "appId": app_uuid,
+        "batchSize": None,
+        "batchIntervalUnit": None,
         "status": "SCHEDULED",
         "startedAt": None,
         "finishedAt": None,

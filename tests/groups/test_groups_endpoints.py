@@ -67,7 +67,7 @@ def test_create_get_list_delete(client: TestClient) -> None:
     r = client.post("/v1/groups", json={"name": "  Newsletter  "})
     assert r.status_code == 201, r.text
     g = r.json()
-    assert g == {"id": g["id"], "name": "Newsletter", "contacts": 0}
+    assert g == {"id": g["id"], "name": "Newsletter", "type": "Static", "contacts": 0}
     assert client.get(f"/v1/groups/{g['id']}").json() == g
     other = new_group(client, "Other")
     ids = new_contacts(client, 3)
@@ -75,7 +75,7 @@ def test_create_get_list_delete(client: TestClient) -> None:
     r = client.get("/v1/groups")
     assert r.status_code == 200
     assert r.headers["TotalCount"] == "2"
-    assert r.json() == [g, {"id": other, "name": "Other", "contacts": 3}]
+    assert r.json() == [g, {"id": other, "name": "Other", "type": "Static", "contacts": 3}]
     assert client.delete(f"/v1/groups/{g['id']}").status_code == 204
     assert_problem(client.get(f"/v1/groups/{g['id']}"), 404, "Group not found")
     assert_problem(client.delete(f"/v1/groups/{g['id']}"), 404, "Group not found")
@@ -305,7 +305,12 @@ def test_other_organisation_sees_unknown_group(
             "Group not found",
         )
     assert_problem(client.delete(f"/v1/groups/{gid}", headers=h), 404, "Group not found")
-    assert client.get(f"/v1/groups/{gid}").json() == {"id": gid, "name": "Mine", "contacts": 1}
+    assert client.get(f"/v1/groups/{gid}").json() == {
+        "id": gid,
+        "name": "Mine",
+        "type": "Static",
+        "contacts": 1,
+    }
     assert members(client, gid) == ids[:1]
 
 

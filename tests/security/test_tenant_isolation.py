@@ -44,6 +44,10 @@ NO_TENANT_DATA: dict[tuple[str, str], str] = {
     ("POST", "/ui/logout-everywhere"): "ends the caller's own organisation's sessions",
     ("POST", "/ui/tz"): "sets the caller's display time zone cookie",
     ("MOUNT", "/ui/static"): "static assets",
+    ("GET", "/v1/version"): "the API version",
+    ("POST", "/v1/event"): "records in the caller's org only (tests/yespo: never linked to "
+    "another org's contact)",
+    ("POST", "/v2/event"): "as POST /v1/event",
 }
 
 
@@ -66,6 +70,7 @@ class Ctx:
     rival_group: int
     checked: set[tuple[str, str]] = field(default_factory=set)
     webhook: int = 0
+    import_session: str = ""
 
 
 def _build(client: TestClient, other_key: str, fake: Any) -> Ctx:
@@ -105,6 +110,10 @@ def _build(client: TestClient, other_key: str, fake: Any) -> Ctx:
     )
     assert r.status_code == 200 and r.json()["results"][0]["status"] == "OK", r.text
     request_id = r.json()["results"][0]["requestId"]
+
+    r = client.post("/v1/contacts", json={"contacts": [{"externalCustomerId": f"{MARK}-cust"}]})
+    assert r.status_code == 200, r.text
+    import_session = r.json()["asyncSessionId"]
 
     rival = bearer(other_key)
     r = client.post("/v1/apps", json={"botToken": new_bot_token(fake)}, headers=rival)
@@ -149,6 +158,7 @@ def _build(client: TestClient, other_key: str, fake: Any) -> Ctx:
         rival_app=rival_app,
         rival_message=rival_message,
         rival_group=rival_group,
+        import_session=import_session,
     )
 
 
@@ -450,6 +460,119 @@ def _(ctx: Ctx) -> None:
     assert r.json() == []
 
 
+# --- Yespo compatibility routes ---
+
+
+@covers("GET", "/v1/account/info")
+def _(ctx: Ctx) -> None:
+    r = api(ctx, "GET", "/v1/account/info")
+    no_acme(r)
+    assert r.json()["organisationName"] == "rival"
+
+
+@covers("GET", "/v1/contacts")
+def _(ctx: Ctx) -> None:
+    no_acme(api(ctx, "GET", "/v1/contacts"))
+    no_acme(api(ctx, "GET", "/v1/contacts", params={"externalCustomerId": f"{MARK}-cust"}))
+
+
+@covers("PUT", "/v1/contact/{contact_id}")
+def _(ctx: Ctx) -> None:
+    api_404(ctx, "PUT", f"/v1/contact/{ctx.contact}", json={"firstName": "x"})
+
+
+@covers("DELETE", "/v1/contact")
+def _(ctx: Ctx) -> None:
+    api_404(ctx, "DELETE", "/v1/contact", params={"externalCustomerId": f"{MARK}-cust"})
+
+
+@covers("POST", "/v1/contact/subscribe")
+def _(ctx: Ctx) -> None:
+    r = api(ctx, "POST", "/v1/contact/subscribe", json={"contact": {"id": ctx.contact}})
+    assert_problem(r, (400, 404))
+
+
+@covers("GET", "/v1/addressbooks")
+def _(ctx: Ctx) -> None:
+    no_acme(api(ctx, "GET", "/v1/addressbooks"))
+
+
+@covers("GET", "/v1/importstatus/{session_id}")
+def _(ctx: Ctx) -> None:
+    api_404(ctx, "GET", f"/v1/importstatus/{ctx.import_session}")
+
+
+@covers("GET", "/v1/contact/token/{app_uuid}/{token}/contactId")
+def _(ctx: Ctx) -> None:
+    api_404(ctx, "GET", f"/v1/contact/token/{ctx.app}/{ctx.token}/contactId")
+    api_404(ctx, "GET", f"/v1/contact/token/{ctx.rival_app}/{ctx.token}/contactId")
+
+
+for _method in ("GET", "PUT"):
+
+    @covers(_method, "/v1/contact/token/activated/{app_uuid}/{token}")
+    def _(ctx: Ctx, _method: str = _method) -> None:
+        body = {"active": False} if _method == "PUT" else None
+        api_404(ctx, _method, f"/v1/contact/token/activated/{ctx.app}/{ctx.token}", json=body)
+
+
+@covers("GET", "/v1/group/{group_id}/contacts")
+def _(ctx: Ctx) -> None:
+    api_404(ctx, "GET", f"/v1/group/{ctx.group}/contacts")
+
+
+for _action in ("attach", "detach"):
+
+    @covers("POST", f"/v1/group/{{group_id}}/contacts/{_action}")
+    def _(ctx: Ctx, _action: str = _action) -> None:
+        url = f"/v1/group/{ctx.group}/contacts/{_action}"
+        api_404(ctx, "POST", url, json={"contactIds": [ctx.contact]})
+        if _action == "detach":
+            api_404(ctx, "POST", url)  # no body: "every contact of the group"
+        r = api(
+            ctx,
+            "POST",
+            f"/v1/group/{ctx.rival_group}/contacts/{_action}",
+            json={"contactIds": [ctx.contact]},
+        )
+        assert_problem(r, (400, 404))
+
+
+@covers("POST", "/v1/message/{message_id}/send")
+def _(ctx: Ctx) -> None:
+    body = {"appId": ctx.rival_app, "recipients": [ctx.token]}
+    api_404(ctx, "POST", f"/v1/message/{ctx.message}/send", json=body)
+
+
+@covers("GET", "/v1/contact/{contact_id}/activity")
+def _(ctx: Ctx) -> None:
+    api_404(ctx, "GET", f"/v1/contact/{ctx.contact}/activity")
+
+
+@covers("GET", "/v2/contacts/activity")
+def _(ctx: Ctx) -> None:
+    no_acme(
+        api(
+            ctx,
+            "GET",
+            "/v2/contacts/activity",
+            params={"dateFrom": "2000-01-01", "dateTo": "2100-01-01"},
+        )
+    )
+
+
+@covers("GET", "/v2/contacts/messages")
+def _(ctx: Ctx) -> None:
+    params = {
+        "dateFrom": "2000-01-01",
+        "dateTo": "2100-01-01",
+        "externalCustomerId": f"{MARK}-cust",
+    }
+    r = api(ctx, "GET", "/v2/contacts/messages", params=params)
+    no_acme(r)
+    assert r.json() == []
+
+
 for _method, _suffix in (
     ("GET", ""),
     ("PATCH", ""),
@@ -464,6 +587,19 @@ for _method, _suffix in (
     def _(ctx: Ctx, _method: str = _method, _suffix: str = _suffix) -> None:
         kw: dict[str, Any] = {"json": {"active": False}} if _method == "PATCH" else {}
         api_404(ctx, _method, f"/v1/webhooks/{ctx.webhook}{_suffix}", **kw)
+
+
+@covers("GET", "/v1/messages/telegram/{message_id}/languages")
+def _(ctx: Ctx) -> None:
+    api_404(ctx, "GET", f"/v1/messages/telegram/{ctx.message}/languages")
+
+
+for _method in ("PUT", "DELETE"):
+
+    @covers(_method, "/v1/messages/telegram/{message_id}/{language}")
+    def _(ctx: Ctx, _method: str = _method) -> None:
+        body = {"text": "x"} if _method == "PUT" else None
+        api_404(ctx, _method, f"/v1/messages/telegram/{ctx.message}/uk", json=body)
 
 
 # --- the test --------------------------------------------------------------------------------

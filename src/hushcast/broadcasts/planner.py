@@ -44,6 +44,7 @@ from sqlalchemy import Connection, Row
 from hushcast.broadcasts import repository as repo
 from hushcast.delivery import status as st
 from hushcast.delivery.wakeup import notify_work
+from hushcast.yespo import throttle_service
 
 DEFAULT_BATCH_SIZE = 50_000
 
@@ -87,6 +88,8 @@ def plan_batch(
     # Counted per batch in the same transaction as the cursor: a COUNT(*) of a
     # million rows at the end would cost as much as a batch.
     total = int(b.total_recipients or 0) + repo.queue_batch(conn, b, cursor, upper, now)
+    # batchSize / batchIntervalUnit: the rows just queued wait for their interval.
+    throttle_service.apply_to_batch(conn, b.id, now)
     # The sender that plans may be done claiming ("queue ran dry"): have it claim again.
     notify_work(conn, int(b.app_id))
     if upper is not None:

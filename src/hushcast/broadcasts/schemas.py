@@ -20,14 +20,24 @@ class BroadcastCreateDoc(BaseModel):
     startDate: str | None = Field(
         default=None, description="UTC, YYYY-MM-DDTHH:mm (seconds and a trailing Z accepted)"
     )
+    batchSize: int | None = Field(
+        default=None, description="Send at most this many recipients per batchIntervalUnit"
+    )
+    batchIntervalUnit: str | None = Field(default=None, description="MINUTE, HOUR, DAY or MONTH")
 
 
 class BroadcastOut(BaseModel):
+    """Yespo's BroadcastView (broadcastId, title, messageId, groupId, startDate, batchSize,
+    batchIntervalUnit) plus appId and status."""
+
     broadcastId: int
     title: str | None
     messageId: int
+    groupId: int | None = Field(default=None, description="The first of groups, as Yespo shows")
     appId: str
     startDate: str | None
+    batchSize: int | None = None
+    batchIntervalUnit: str | None = None
     status: str
 
 

@@ -20,6 +20,7 @@ from hushcast.core.ids import positive_int
 from hushcast.core.timeutil import iso, utcnow
 from hushcast.delivery import status as st
 from hushcast.delivery.wakeup import notify_work
+from hushcast.yespo import throttle, throttle_service
 
 MESSAGE_NOT_FOUND = "Message not found"
 BROADCAST_NOT_FOUND = "Broadcast not found"
@@ -99,6 +100,7 @@ def create(conn: Connection, org_id: int, body: dict[str, Any]) -> BroadcastOut:
         raise BadRequest(f"title is longer than {MAX_TITLE} characters")
     included = _group_ids(body, "groups")
     excluded = _group_ids(body, "excludedGroups")
+    throttled = throttle.parse(body)
 
     message = require_message(conn, org_id, message_id)
     app = app_for_org(conn, org_id, body.get("appId"))
@@ -125,6 +127,7 @@ def create(conn: Connection, org_id: int, body: dict[str, Any]) -> BroadcastOut:
             "created_at": now,
         },
     )
+    throttle_service.store(conn, broadcast_id, throttled)
     # Due now or later: the worker looks at once either way (and finds nothing to do yet
     # for a future start, which the poll picks up when it is due).
     notify_work(conn, int(app.id))
@@ -132,8 +135,11 @@ def create(conn: Connection, org_id: int, body: dict[str, Any]) -> BroadcastOut:
         broadcastId=broadcast_id,
         title=title,
         messageId=int(message.id),
+        groupId=included[0] if included else None,
         appId=app.uuid,
         startDate=iso(start),
+        batchSize=throttled[0] if throttled else None,
+        batchIntervalUnit=throttled[1] if throttled else None,
         status=st.B_SCHEDULED,
     )
 
@@ -141,13 +147,18 @@ def create(conn: Connection, org_id: int, body: dict[str, Any]) -> BroadcastOut:
 # --- views -----------------------------------------------------------------------------------
 
 
-def _view(row: Any, counts: dict[str, int]) -> BroadcastView:
+def _view(
+    row: Any, counts: dict[str, int], throttled: tuple[int, str] | None = None
+) -> BroadcastView:
     return BroadcastView(
         broadcastId=int(row.id),
         title=row.title,
         messageId=int(row.message_id),
+        groupId=int(row.groups[0]) if row.groups else None,
         appId=row.app_uuid,
         startDate=iso(row.start_date),
+        batchSize=throttled[0] if throttled else None,
+        batchIntervalUnit=throttled[1] if throttled else None,
         status=row.status,
         createdAt=iso(row.created_at),
         startedAt=iso(row.started_at),
@@ -171,7 +182,11 @@ def _get(conn: Connection, org_id: int, broadcast_id: int, *, lock: bool = False
 
 def get(conn: Connection, org_id: int, broadcast_id: int) -> BroadcastView:
     row = _get(conn, org_id, broadcast_id)
-    return _view(row, repo.status_counts(conn, [row.id]).get(int(row.id), {}))
+    return _view(
+        row,
+        repo.status_counts(conn, [row.id]).get(int(row.id), {}),
+        throttle_service.of_broadcasts(conn, [int(row.id)]).get(int(row.id)),
+    )
 
 
 def list_page(
@@ -179,8 +194,12 @@ def list_page(
 ) -> tuple[list[BroadcastView], int]:
     total = repo.count_for_org(conn, org_id)
     rows = repo.list_for_org(conn, org_id, offset, limit)
-    counts = repo.status_counts(conn, [int(r.id) for r in rows])
-    return [_view(r, counts.get(int(r.id), {})) for r in rows], total
+    ids = [int(r.id) for r in rows]
+    counts = repo.status_counts(conn, ids)
+    throttles = throttle_service.of_broadcasts(conn, ids)
+    return [
+        _view(r, counts.get(i, {}), throttles.get(i)) for r, i in zip(rows, ids, strict=True)
+    ], total
 
 
 # --- transitions -----------------------------------------------------------------------------

@@ -6,61 +6,68 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from hushcast.contacts import contact_service as service
-from hushcast.contacts.schemas import (
-    ContactItemDoc,
-    ContactOut,
-    ContactsBodyDoc,
-    ContactsUpsertResult,
-    ContactUpsertResult,
-)
+from hushcast.contacts.schemas import ContactUpsertResult
 from hushcast.core.deps import ReadConn, WriteConn, get_db
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc
 from hushcast.core.retry import run_transaction
 from hushcast.orgs.deps import CurrentPrincipal
+from hushcast.yespo import contact_service as yespo
+from hushcast.yespo.contact_schemas import (
+    BulkUpsertResult,
+    ContactsBulkUpdateDoc,
+    YespoContactDetail,
+    YespoContactDoc,
+)
 
 router = APIRouter(tags=["contacts and tokens"])
 
 
-@router.post("/contact", response_model=ContactUpsertResult, openapi_extra=body_doc(ContactItemDoc))
+@router.post(
+    "/contact", response_model=ContactUpsertResult, openapi_extra=body_doc(YespoContactDoc)
+)
 async def upsert_contact(request: Request, principal: CurrentPrincipal) -> ContactUpsertResult:
-    """Adds or updates one contact, matched by contactId, then externalCustomerId, then
-    phone, then email. Given attributes replace the stored ones; custom fields merge by
-    name (null removes a field)."""
+    """Adds or updates one contact (Yespo's Contact, or the flat shape), matched by
+    contactId, then externalCustomerId, then phone, then email. Given attributes replace
+    the stored ones; custom fields merge by id or name (null removes a field); groups
+    named in ``groups`` are joined (and created if missing)."""
     raw = await request.body()
 
     def apply() -> ContactUpsertResult:
-        item = service.parse_contact_item(parse_json_object(raw))
+        body = parse_json_object(raw)
         return run_transaction(
             get_db(request),
-            lambda conn: service.upsert_contact(conn, principal.organization_id, item),
+            lambda conn: yespo.upsert_one(conn, principal.organization_id, body),
         )
 
     return await run_in_threadpool(apply)
 
 
 @router.post(
-    "/contacts", response_model=ContactsUpsertResult, openapi_extra=body_doc(ContactsBodyDoc)
+    "/contacts", response_model=BulkUpsertResult, openapi_extra=body_doc(ContactsBulkUpdateDoc)
 )
-async def upsert_contacts(request: Request, principal: CurrentPrincipal) -> ContactsUpsertResult:
-    """Adds or updates up to 10,000 contacts, applied whole or not at all. Later items
+async def upsert_contacts(request: Request, principal: CurrentPrincipal) -> BulkUpsertResult:
+    """Adds or updates up to 10,000 contacts (Yespo's ContactsBulkUpdate: dedupeOn,
+    contactFields, customFieldsIDs, groupNames, groupNamesExclude), applied whole or not
+    at all, at once: ``asyncSessionId``'s import status is FINISHED already. Later items
     match contacts created or changed by earlier ones."""
     raw = await request.body()
 
-    def apply() -> ContactsUpsertResult:
-        items = service.parse_contacts_body(parse_json_object(raw))
+    def apply() -> BulkUpsertResult:
+        contacts, opts = yespo.parse_bulk(parse_json_object(raw))
         return run_transaction(
             get_db(request),
-            lambda conn: service.upsert_contacts_bulk(conn, principal.organization_id, items),
+            lambda conn: yespo.upsert_bulk(conn, principal.organization_id, contacts, opts),
         )
 
     return await run_in_threadpool(apply)
 
 
-@router.get("/contact/{contact_id}", response_model=ContactOut)
-def get_contact(contact_id: int, principal: CurrentPrincipal, conn: ReadConn) -> ContactOut:
-    """The contact with custom fields, tokens (with the mute in force) and groups."""
-    return service.get_contact(conn, principal.organization_id, contact_id)
+@router.get("/contact/{contact_id}", response_model=YespoContactDetail)
+def get_contact(contact_id: int, principal: CurrentPrincipal, conn: ReadConn) -> YespoContactDetail:
+    """The contact in Yespo's shape (channels, address, fields with ids, groups) with its
+    tokens (with the mute in force)."""
+    return yespo.get_contact(conn, principal.organization_id, contact_id)
 
 
 @router.delete("/contact/{contact_id}", status_code=204)

@@ -26,6 +26,7 @@ class GroupCreate(BaseModel):
 class GroupOut(BaseModel):
     id: int
     name: str
+    type: str = Field(default="Static", description="Yespo's group type: always Static here")
     contacts: int = Field(description="Number of contacts in the group")
 
 

@@ -36,6 +36,11 @@ NOT_FOUND = "NOT_FOUND"
 CONTACT_NOT_FOUND = "Contact not found"
 NO_ACTIVE_TOKEN = "Contact has no active Telegram token for this bot"
 BAD_JSON_PARAM = "jsonParam must be a JSON object encoded as a string"
+EMAIL_NOT_SENT = (
+    "email must be false: this service sends Telegram messages only, never e-mail "
+    "(send email=false or leave it out; recipients are chat ids, contactIds or "
+    "externalCustomerIds)"
+)
 
 
 def not_registered(token: str) -> str:
@@ -128,7 +133,7 @@ def check_email_flag(body: dict[str, Any]) -> None:
     value = body.get("email")
     if value is None or value is False:
         return
-    raise BadRequest("email must be false: Telegram messages are sent with email=false")
+    raise BadRequest(EMAIL_NOT_SENT)
 
 
 def parse_test_targets(body: dict[str, Any]) -> list[Target]:

@@ -42,6 +42,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhooks")),
+        sqlite_autoincrement=True,  # ids are never reused (see hushcast.models)
     )
     with op.batch_alter_table("webhooks", schema=None) as batch_op:
         batch_op.create_index(
@@ -66,6 +67,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_outbox")),
+        sqlite_autoincrement=True,  # ids are never reused (see hushcast.models)
     )
     with op.batch_alter_table("webhook_outbox", schema=None) as batch_op:
         batch_op.create_index(
@@ -91,6 +93,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_attempts")),
+        sqlite_autoincrement=True,  # ids are never reused (see hushcast.models)
     )
     with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
         batch_op.create_index("ix_webhook_attempts_webhook_id", ["webhook_id", "id"], unique=False)
