@@ -415,6 +415,11 @@ def _(ctx: Ctx) -> None:
     ui_404(ctx, "GET", f"/ui/apps/{ctx.app}")
 
 
+@covers("GET", "/ui/apps/{app_uuid}/history")
+def _(ctx: Ctx) -> None:
+    ui_404(ctx, "GET", f"/ui/apps/{ctx.app}/history?token={ctx.token}")
+
+
 for _action in ("mute", "unmute"):
 
     @covers("POST", f"/ui/apps/{{app_uuid}}/{_action}")

@@ -545,3 +545,32 @@ def test_security_headers(client: TestClient, api_key: str, path: str):
         assert not re.search(r"<script(?![^>]*\bsrc=)", r.text)
         assert " style=" not in r.text and "<style" not in r.text
         assert not re.search(r"\son[a-z]+=", r.text)
+
+
+def test_mute_history_beside_each_subscriber(
+    client: TestClient, api_key: str, other_key: str, app_uuid: str
+):
+    register(client, app_uuid, ["1101"])
+    csrf = signed_in(client, api_key)
+    htmx = {"HX-Request": "true", sess.CSRF_HEADER: csrf}
+    r = client.post(
+        f"/ui/apps/{app_uuid}/mute", data={"token": "1101", "duration": "3600"}, headers=htmx
+    )
+    assert r.status_code == 200
+    assert f'href="/ui/apps/{app_uuid}/history?token=1101"' in r.text
+    assert (
+        client.post(f"/ui/apps/{app_uuid}/unmute", data={"token": "1101"}, headers=htmx).status_code
+        == 200
+    )
+
+    page = client.get(f"/ui/apps/{app_uuid}/history", params={"token": "01101"})
+    assert page.status_code == 200, page.text
+    cells = re.findall(r"<tr><td>[^<]*</td><td>(\w+)</td><td>([^<]*)</td>", page.text)
+    assert [kind for kind, _ in cells] == ["unmute", "mute"]  # newest first
+    assert all(by.startswith("apiKey:") for _, by in cells)
+    assert "<b>2</b> changes" in page.text
+    assert client.get(f"/ui/apps/{app_uuid}/history", params={"token": "x y"}).status_code == 400
+
+    # Another organisation sees no such bot.
+    signed_in(client, other_key)
+    assert client.get(f"/ui/apps/{app_uuid}/history", params={"token": "1101"}).status_code == 404

@@ -27,6 +27,7 @@ from hushcast.core.deps import get_db
 from hushcast.core.errors import ApiError, NotFound
 from hushcast.core.timeutil import utcnow
 from hushcast.messages import service as messages_service
+from hushcast.mute import history as mute_history
 from hushcast.mute import service as mute_service
 from hushcast.reports import service as reports_service
 from hushcast.web import repository as repo
@@ -491,6 +492,40 @@ def _row_response(
         r=view,
         durations=service.DURATIONS,
         row_error=error,
+    )
+
+
+HISTORY_PAGE = 100
+
+
+@router.get("/apps/{app_uuid}/history")
+def mute_history_page(
+    request: Request,
+    session: SessionDep,
+    app_uuid: str,
+    token: Annotated[str, Query(min_length=1, max_length=64)],
+) -> Response:
+    """One subscriber's mute history (the API's GET .../token/mute/history), newest first."""
+    tz = _tz(request)
+    with get_db(request).read() as conn:
+        app_row = _app_or_404(conn, session.principal.organization_id, app_uuid)
+        app = bots_service.get_app(conn, session.principal.organization_id, app_row.uuid)
+        clean = parse_chat_id(token, "token")
+        changes, total = mute_history.history(
+            conn, int(app_row.id), clean, None, None, 0, HISTORY_PAGE
+        )
+    rows = [
+        {
+            "at": service.format_dt(c.at, tz),
+            "kind": c.kind,
+            "by": c.by or "",
+            "from": service.format_dt(c.from_, tz) if c.from_ else "",
+            "to": service.format_dt(c.to, tz) if c.to else "",
+        }
+        for c in reversed(changes)
+    ]
+    return _render(
+        request, session, "mute_history.html", app=app, token=clean, rows=rows, total=total
     )
 
 
