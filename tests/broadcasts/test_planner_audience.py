@@ -36,13 +36,13 @@ def test_chat_registered_again_mid_planning_is_planned_once(
 ) -> None:
     bid = new_broadcast(client, db, ten)
     with db.transaction() as conn:
-        assert planner.plan_batch(conn, bid, NOW, 3) is False  # t1..t3 queued
+        assert planner.plan_batch(conn, bid, NOW, 3) is False  # @tok1..@tok3 queued
     # The contact is deleted and its chat registered again: a new token row, after the cursor.
     assert client.delete(f"/v1/contact/{contact_id(db, 'c1')}").status_code == 204
-    register(client, ten, [("t1", "c1-again")])
+    register(client, ten, [("@tok1", "c1-again")])
     plan_all(db, bid, 3)
     tokens = [r.token for r in delivery_rows(db, broadcast_id=bid)]
-    assert sorted(tokens) == sorted(f"t{i}" for i in range(1, 11))
+    assert sorted(tokens) == sorted(f"@tok{i}" for i in range(1, 11))
 
 
 def test_the_database_refuses_a_second_delivery_for_a_chat(
@@ -87,9 +87,9 @@ def test_token_committed_late_with_a_lower_id_is_not_passed_over(
     late = db.engine.connect()
     late_tx = late.begin()
     late.execute(
-        insert(app_tokens).values(app_id=aid, contact_id=cid, token="late", created_at=utcnow())
+        insert(app_tokens).values(app_id=aid, contact_id=cid, token="9002", created_at=utcnow())
     )
-    register(client, ten, [("early", "c-early")])  # a higher id, committed at once
+    register(client, ten, [("9001", "c-early")])  # a higher id, committed at once
     results: list[Any] = []
     planning = threading.Thread(target=lambda: results.append(plan_all(db, bid)))
     planning.start()
@@ -104,4 +104,4 @@ def test_token_committed_late_with_a_lower_id_is_not_passed_over(
     planning.join(30)
     assert results, "planning did not finish"
     got = queued(db, bid)
-    assert "early" in got and "late" in got, sorted(got)
+    assert "9001" in got and "9002" in got, sorted(got)  # early and late

@@ -240,7 +240,8 @@ def test_render_async_moves_heavy_renders_to_the_sandbox() -> None:
 def test_hostile_render_in_the_sandbox_fails_cleanly() -> None:
     box = RenderSandbox(timeout_s=5)
     try:
-        bomb = MessageTemplate(_macro_bomb(), None, None)
+        # Writes nothing: only the work and time bounds can stop it (not the output cap).
+        bomb = MessageTemplate(_macro_bomb(leaf=""), None, None)
         with pytest.raises(BudgetExceeded, match="longer than"):
             box.render_blocking(bomb.spec, None, None)
         ok = MessageTemplate("Hi $!data.get('n')", None, None)
@@ -254,7 +255,7 @@ def test_sandbox_process_is_killed_past_its_timeout_and_replaced() -> None:
     try:
         ok = MessageTemplate("Hi $!data.get('n')", None, None)
         assert box.render_blocking(ok.spec, None, '{"n": 1}').text == "Hi 1"  # started
-        bomb = MessageTemplate(_macro_bomb(), None, None)  # 0.5 s of evaluator budget
+        bomb = MessageTemplate(_macro_bomb(leaf=""), None, None)  # 0.5 s of evaluator budget
         with pytest.raises(BudgetExceeded, match="longer than 0.2 s"):
             box.render_blocking(bomb.spec, None, None)
         assert box.kills == 1

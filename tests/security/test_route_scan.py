@@ -136,7 +136,9 @@ def fill(path: str, value: str | None, w: World) -> str:
         "token": "abc.def",
         "file": "app.css",
     }
-    return PARAM.sub(lambda m: str(real[m.group(1)]) if value is None else value, path)
+    # Parameters without a real object here (import sessions, webhooks, languages) get an
+    # id that names nothing: a 404 is as good an answer as any, a 5xx is not.
+    return PARAM.sub(lambda m: str(real.get(m.group(1), "1")) if value is None else value, path)
 
 
 class Scan:

@@ -27,13 +27,14 @@ def _nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
-def macro_bomb(levels: int = 20) -> str:
+def macro_bomb(levels: int = 20, leaf: str = "x") -> str:
+    """20 macros, each calling the next twice: 2**19 calls of the last (writing ``leaf``)."""
     names = [f"m{i}" for i in range(levels)]
     parts = [
         f"#macro({names[i]} $x)#{names[i + 1]}($x)#{names[i + 1]}($x)#end"
         for i in range(levels - 1)
     ]
-    parts.append(f"#macro({names[-1]} $x)x#end")
+    parts.append(f"#macro({names[-1]} $x){leaf}#end")
     return "".join(parts) + f"#{names[0]}(1)"
 
 
