@@ -330,14 +330,15 @@ class Stack:
             if self.kind == "postgres":
                 ins = (
                     "INSERT INTO contacts (organization_id, external_customer_id, first_name,"
-                    " created_at, updated_at) SELECT :org, 'b' || g, 'User' || g, :now, :now"
-                    " FROM generate_series(1, :n) g"
+                    " created_at, updated_at) SELECT :org, 'b' || :app || '-' || g, 'User' || g, :now,"
+                    " :now FROM generate_series(1, :n) g"
                 )
             else:
                 ins = (
                     "WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < :n)"
                     " INSERT INTO contacts (organization_id, external_customer_id, first_name,"
-                    " created_at, updated_at) SELECT :org, 'b' || g, 'User' || g, :now, :now FROM s"
+                    " created_at, updated_at) SELECT :org, 'b' || :app || '-' || g, 'User' || g, :now,"
+                    " :now FROM s"
                 )
             conn.execute(text(ins).bindparams(*times[:1]), params)
             conn.execute(
