@@ -53,6 +53,9 @@ def test_sigkill_mid_broadcast_loses_nothing(
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             kills += 1
+    # Requests that reached the fake before the kill are recorded once its simulated
+    # latency ends: count only when it has answered all of them.
+    wait_for(lambda: fake_telegram.stats()["in_flight"] == 0, timeout=10)
     in_flight_at_kill = len(fake_telegram.messages()) - count_final(db, bid)
 
     worker = start_worker(db_url, fake_telegram.base_url, lease_s=2, log=subprocess.DEVNULL)
@@ -73,6 +76,9 @@ def test_sigkill_mid_broadcast_loses_nothing(
     got = Counter(str(m["chat_id"]) for m in fake_telegram.messages())
     assert set(got) == set(tokens)
     duplicates = sum(got.values()) - 300
-    # Only sends in flight (or not yet recorded) at a kill can be repeated:
-    # at 100/s with 50 ms latency and a 100 ms outcome flush, about 15 per kill.
-    assert duplicates <= 40 * kills, (duplicates, in_flight_at_kill)
+    # Only a send that reached Telegram but whose outcome was not yet recorded at a
+    # kill can be repeated (at-least-once): never a recorded one. How many that is
+    # depends on the machine's load (at 100/s with 50 ms latency and a 100 ms outcome
+    # flush, about 15 per kill on a quiet machine); the bound is the count itself.
+    assert duplicates <= in_flight_at_kill, (duplicates, in_flight_at_kill)
+    assert kills == 2

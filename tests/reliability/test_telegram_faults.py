@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -63,27 +64,39 @@ def watch(condition: Any, action: Any) -> threading.Thread:
     return t
 
 
-def dispatch_log(live: LiveService) -> list[float]:
+@dataclass
+class Dispatches:
+    """What the worker handed to its HTTP client, and which sends it saw time out."""
+
+    times: list[float] = field(default_factory=list)
+    timeouts: int = 0
+
+
+def dispatch_log(live: LiveService) -> Dispatches:
     """When the worker hands each send to the HTTP client (what its pacer controls)."""
     client = live.app.state.telegram
-    times: list[float] = []
+    log = Dispatches()
     for name in ("send_message", "send_photo"):
         original = getattr(client, name)
 
         async def wrapped(*args: Any, _orig: Any = original, **kwargs: Any) -> Any:
-            times.append(time.monotonic())
-            return await _orig(*args, **kwargs)
+            log.times.append(time.monotonic())
+            result = await _orig(*args, **kwargs)
+            if getattr(result, "transport_error", None) == "timeout":
+                log.timeouts += 1
+            return result
 
         setattr(client, name, wrapped)
-    return times
+    return log
 
 
-def assert_within_rate(dispatched: list[float], log: RequestLog) -> tuple[int, int]:
+def assert_within_rate(dispatches: Dispatches, log: RequestLog) -> tuple[int, int]:
     """The bot never goes over its limit: no one-second window holds more than RATE
     sends (retries and sends refused with 5xx or 429 included), as the worker
     dispatched them. On arrival at the fake server, connection set-up and a loaded
     machine can bunch a few together; a worker that burst out its retries after a
     fault or a pause would be far beyond the 25 % allowed there."""
+    dispatched = dispatches.times
     sent = max_per_window(dispatched)
     assert sent <= RATE, f"{sent} sends dispatched in one second (limit {RATE})"
     arrived = max_per_window([e.arrived for e in list(log.events)])
@@ -134,9 +147,11 @@ def test_5xx_bursts_timeouts_and_dropped_connections(
     delivered = {t for t, r in rows.items() if r.status == "DELIVERED"}
     assert delivered <= set(received)
     # A timed-out request may still be answered (and shown to the user) later: the
-    # only duplicates, or deliveries recorded as failed, come from the 15 timeouts.
+    # only duplicates, or deliveries recorded as failed, come from sends the worker saw
+    # time out: the 15 injected timeouts, and on a loaded machine a few slow answers.
     extra = (sum(received.values()) - len(received)) + len(set(received) - delivered)
-    assert extra <= 15, extra
+    assert dispatched.timeouts >= 15
+    assert extra <= dispatched.timeouts, (extra, dispatched.timeouts)
     peak = assert_within_rate(dispatched, log)
     print(f"\nfaults {dict(statuses)}; outcomes {dict(outcomes)}; extra {extra}; peak {peak}")
 

@@ -430,7 +430,13 @@ async def test_fault_500(api: Api) -> None:
     status, body, _ = await api.send(1)
     assert status == 500
     assert body == {"ok": False, "error_code": 500, "description": "Internal Server Error"}
-    assert api.server.stats == {"accepted": 0, "rate_limited": 0, "faults": 1, "requests": 1}
+    assert api.server.stats == {
+        "accepted": 0,
+        "rate_limited": 0,
+        "faults": 1,
+        "requests": 1,
+        "in_flight": 0,
+    }
 
 
 @pytest.mark.asyncio
@@ -547,7 +553,7 @@ async def test_control_endpoints(api: Api) -> None:
     code, msgs = await api.control("GET", "messages", params={"chat_id": "1"})
     assert [m["text"] for m in msgs] == ["one", "three"]
     code, stats = await api.control("GET", "stats")
-    assert stats == {"accepted": 3, "rate_limited": 0, "faults": 0, "requests": 3}
+    assert stats == {"accepted": 3, "rate_limited": 0, "faults": 0, "requests": 3, "in_flight": 0}
     code, _ = await api.control("DELETE", "messages")
     assert code == 200
     assert (await api.control("GET", "messages"))[1] == []

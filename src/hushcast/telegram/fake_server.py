@@ -368,7 +368,7 @@ class FakeTelegramServer:
     Control API (JSON):
       ``GET /_fake/messages[?chat_id=]`` list of accepted messages;
       ``DELETE /_fake/messages`` clear messages, stats, rate windows and the fault schedule counter;
-      ``GET /_fake/stats`` ``{"accepted", "rate_limited", "faults", "requests"}``;
+      ``GET /_fake/stats`` ``{"accepted", "rate_limited", "faults", "requests", "in_flight"}``;
       ``GET|PATCH /_fake/config`` read / partially update :class:`FakeTelegramConfig`;
       ``POST /_fake/bots`` ``{"token", "id", "username", "first_name"?}``;
       ``POST /_fake/updates`` ``{"token", "update": {...}}`` queue an update for getUpdates.
@@ -381,6 +381,7 @@ class FakeTelegramServer:
         self._message_ids: dict[tuple[int, str], int] = {}
         self._accepted = 0
         self._rate_limited = 0
+        self._in_flight = 0
         self._faults = 0
         self._requests = 0
         self._send_requests = 0
@@ -420,6 +421,9 @@ class FakeTelegramServer:
             "rate_limited": self._rate_limited,
             "faults": self._faults,
             "requests": self._requests,
+            # Bot API requests being answered now (e.g. inside the simulated latency):
+            # tests wait for 0 before counting what a killed client left behind.
+            "in_flight": self._in_flight,
         }
 
     def clear(self) -> None:
@@ -698,6 +702,13 @@ class FakeTelegramServer:
 
     async def _handle_bot(self, request: web.Request) -> web.StreamResponse:
         self._requests += 1
+        self._in_flight += 1
+        try:
+            return await self._answer_bot(request)
+        finally:
+            self._in_flight -= 1
+
+    async def _answer_bot(self, request: web.Request) -> web.StreamResponse:
         bot = self._resolve_token(request.match_info["token"])
         if bot is None:
             return _error_response(401, "Unauthorized")
