@@ -34,7 +34,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(MAKE) pytest
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests
@@ -45,8 +45,12 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix src tests
 	$(BIN)/ruff format src tests
 
+# Two passes: most tests in parallel processes (each has its own databases and fake
+# Telegram server), then the `serial` ones alone: they time things or restart PostgreSQL.
+PYTEST_WORKERS ?= 3
 pytest: $(VENV)/.installed-dev
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) -m "not serial"
+	$(BIN)/pytest -q -m serial
 
 demo: $(VENV)/.installed
 	$(BIN)/hushcast demo

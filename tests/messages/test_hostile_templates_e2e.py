@@ -42,6 +42,7 @@ class Pinger(threading.Thread):
         self.http.close()
 
 
+@pytest.mark.serial  # times the API's answers while hostile renders run
 def test_hostile_templates_through_the_service(
     live: LiveService,
     fake_telegram: Any,

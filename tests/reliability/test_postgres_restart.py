@@ -52,6 +52,7 @@ def pg_ready() -> bool:
     )
 
 
+@pytest.mark.serial  # restarts the server every other test process is using
 @pytest.mark.postgres
 @pytest.mark.skipif(
     not CAN_RESTART,

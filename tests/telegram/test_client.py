@@ -291,6 +291,7 @@ async def test_connection_refused_is_transport_error() -> None:
     assert result.is_retryable
 
 
+@pytest.mark.serial  # 200 sends at once within the client's timeout
 @pytest.mark.asyncio
 async def test_concurrent_sends_share_one_session(
     client: HttpTelegramClient, fake: FakeTelegramServer
