@@ -18,12 +18,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("is_admin", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
+    # A plain ADD COLUMN (SQLite supports it with a constant default): a batch copy of the
+    # table would drop its AUTOINCREMENT on SQLite.
+    op.add_column(
+        "api_keys", sa.Column("is_admin", sa.Boolean(), nullable=False, server_default=sa.true())
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("api_keys", schema=None) as batch_op:
+    with op.batch_alter_table(
+        "api_keys", schema=None, table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
         batch_op.drop_column("is_admin")

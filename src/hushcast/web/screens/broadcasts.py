@@ -222,7 +222,6 @@ def _report_context(
         "donut_r": service.DONUT_R,
         "donut_c": service.DONUT_C,
         "live_url": f"/ui/broadcasts/{broadcast_id}/live" + (f"?{query}" if query else ""),
-        "flash": None,
         "table_pages": {
             "unavailable": pages(
                 report.unavailable_total, report.unavailable_page, REPORT_TABLE_PAGE
