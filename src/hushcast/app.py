@@ -241,6 +241,7 @@ def create_app(
         ),
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,
     )
     app.state.settings = settings
     configure_bot_labels(settings.metrics_bot_labels)
@@ -259,6 +260,9 @@ def create_app(
 
     app.include_router(web_router)
     app.mount("/ui/static", static_files(), name="ui-static")
+    from hushcast.core.docs_offline import install_docs
+
+    install_docs(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:

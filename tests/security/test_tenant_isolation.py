@@ -44,6 +44,12 @@ NO_TENANT_DATA: dict[tuple[str, str], str] = {
     ("POST", "/ui/logout-everywhere"): "ends the caller's own organisation's sessions",
     ("POST", "/ui/tz"): "sets the caller's display time zone cookie",
     ("MOUNT", "/ui/static"): "static assets",
+    ("MOUNT", "/docs/assets"): "Swagger UI's static files",
+    ("GET", "/ui/messages/new"): "empty editor; lists only the caller's bots",
+    ("GET", "/ui/broadcasts/new"): "empty form; checked below to list only the caller's objects",
+    ("POST", "/ui/apps"): "connects a bot to the caller's org; no foreign id taken",
+    ("POST", "/ui/groups"): "creates in the caller's org; no foreign id taken",
+    ("POST", "/ui/keys"): "creates a key of the caller's org; no foreign id taken",
     ("GET", "/v1/version"): "the API version",
     ("POST", "/v1/event"): "records in the caller's org only (tests/yespo: never linked to "
     "another org's contact)",
@@ -451,6 +457,138 @@ for _action in ("pause", "resume", "cancel"):
     @covers("POST", f"/ui/broadcasts/{{broadcast_id}}/{_action}")
     def _(ctx: Ctx, _action: str = _action) -> None:
         ui_404(ctx, "POST", f"/ui/broadcasts/{ctx.broadcast}/{_action}")
+
+
+for _method, _suffix in (
+    ("GET", "/settings"),
+    ("POST", "/settings"),
+    ("POST", "/delete"),
+    ("POST", "/bulk"),
+    ("GET", "/import"),
+    ("POST", "/import"),
+):
+
+    @covers(_method, "/ui/apps/{app_uuid}" + _suffix)
+    def _(ctx: Ctx, _method: str = _method, _suffix: str = _suffix) -> None:
+        data = {"token": ctx.token, "action": "mute", "name": "x"} if _method == "POST" else None
+        ui_404(ctx, _method, f"/ui/apps/{ctx.app}{_suffix}", data=data)
+
+
+for _method, _suffix in (("GET", ""), ("POST", ""), ("GET", "/progress")):
+
+    @covers(_method, "/ui/apps/{app_uuid}/import/{job_id}" + _suffix)
+    def _(ctx: Ctx, _method: str = _method, _suffix: str = _suffix) -> None:
+        # Neither acme's bot nor (with the rival's own bot) an unknown job id is found.
+        ui_404(ctx, _method, f"/ui/apps/{ctx.app}/import/nojob{_suffix}")
+        ui_404(ctx, _method, f"/ui/apps/{ctx.rival_app}/import/nojob{_suffix}")
+
+
+@covers("GET", "/ui/broadcasts/{broadcast_id}/row")
+def _(ctx: Ctx) -> None:
+    ui_404(ctx, "GET", f"/ui/broadcasts/{ctx.broadcast}/row")
+
+
+@covers("POST", "/ui/broadcasts/new")
+def _(ctx: Ctx) -> None:
+    form = ctx.ui.get("/ui/broadcasts/new")
+    no_acme(form)
+    r = ctx.ui.post(
+        "/ui/broadcasts/new",
+        data={"message_id": str(ctx.message), "app_uuid": ctx.app, "when": "now"},
+        headers={"X-CSRF-Token": ctx.ui_csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 404 and MARK not in r.text, r.text[:300]
+    r = ctx.ui.post(
+        "/ui/broadcasts/new",
+        data={
+            "message_id": str(ctx.rival_message),
+            "app_uuid": ctx.rival_app,
+            "groups": str(ctx.group),
+            "when": "now",
+        },
+        headers={"X-CSRF-Token": ctx.ui_csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 400 and "Unknown groups" in r.text and MARK not in r.text
+
+
+@covers("GET", "/ui/messages/{message_id}")
+def _(ctx: Ctx) -> None:
+    ui_404(ctx, "GET", f"/ui/messages/{ctx.message}")
+
+
+@covers("POST", "/ui/messages/save")
+def _(ctx: Ctx) -> None:
+    data = {"message_id": str(ctx.message), "name": "x", "text": "x"}
+    ui_404(ctx, "POST", "/ui/messages/save", data=data)
+
+
+@covers("POST", "/ui/messages/{message_id}/test")
+def _(ctx: Ctx) -> None:
+    data = {"app_uuid": ctx.rival_app, "chats": ctx.token}
+    ui_404(ctx, "POST", f"/ui/messages/{ctx.message}/test", data=data)
+
+
+@covers("GET", "/ui/contacts")
+def _(ctx: Ctx) -> None:
+    no_acme(ctx.ui.get("/ui/contacts"))
+    r = ctx.ui.get("/ui/contacts", params={"q": ctx.token})
+    no_acme(r)
+    assert f'data-contact="{ctx.contact}"' not in r.text
+
+
+@covers("GET", "/ui/contacts/{contact_id}")
+def _(ctx: Ctx) -> None:
+    ui_404(ctx, "GET", f"/ui/contacts/{ctx.contact}")
+
+
+@covers("POST", "/ui/contacts/add-to-group")
+def _(ctx: Ctx) -> None:
+    # Acme's group: not found. The rival's own group with acme's contact: refused.
+    data = {"group_id": str(ctx.group), "contact": str(ctx.contact)}
+    ui_404(ctx, "POST", "/ui/contacts/add-to-group", data=data)
+    data = {"group_id": str(ctx.rival_group), "contact": str(ctx.contact)}
+    r = ctx.ui.post(
+        "/ui/contacts/add-to-group",
+        data=data,
+        headers={"X-CSRF-Token": ctx.ui_csrf},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and "Unknown+contactIds" in r.headers["location"]
+
+
+@covers("GET", "/ui/groups")
+def _(ctx: Ctx) -> None:
+    no_acme(ctx.ui.get("/ui/groups"))
+
+
+@covers("GET", "/ui/groups/{group_id}")
+def _(ctx: Ctx) -> None:
+    ui_404(ctx, "GET", f"/ui/groups/{ctx.group}")
+
+
+for _suffix in ("/members", "/csv", "/delete"):
+
+    @covers("POST", "/ui/groups/{group_id}" + _suffix)
+    def _(ctx: Ctx, _suffix: str = _suffix) -> None:
+        data = {"contact": str(ctx.contact), "action": "remove"}
+        files = {"file": ("m.csv", f"contactId\n{ctx.contact}\n")} if _suffix == "/csv" else None
+        ui_404(ctx, "POST", f"/ui/groups/{ctx.group}{_suffix}", data=data, files=files)
+
+
+@covers("GET", "/ui/keys")
+def _(ctx: Ctx) -> None:
+    r = ctx.ui.get("/ui/keys")
+    no_acme(r)
+    assert "acme" not in r.text.split("<main>")[1]
+
+
+@covers("POST", "/ui/keys/{key_id}/revoke")
+def _(ctx: Ctx) -> None:
+    acme_key = ctx.client.get("/v1/ping").json()["apiKeyId"]
+    ui_404(ctx, "POST", f"/ui/keys/{acme_key}/revoke")
+    assert ctx.client.get("/v1/ping").status_code == 200
 
 
 @covers("GET", "/v1/apps/{app_uuid}/token/mute/history")

@@ -9,14 +9,12 @@ from fastapi.responses import JSONResponse
 from hushcast.bots import service
 from hushcast.bots.schemas import AppCreate, AppOut, AppUpdate
 from hushcast.core.deps import ReadConn, WriteConn, get_db
-from hushcast.core.errors import ApiError, BadRequest
 from hushcast.core.openapi import problems
 from hushcast.orgs.deps import CurrentPrincipal
-from hushcast.telegram.client import InvalidBotToken, TelegramUnavailable
 
 router = APIRouter(tags=["bots"])
 
-INVALID_BOT_TOKEN = "Invalid bot token"
+INVALID_BOT_TOKEN = service.INVALID_BOT_TOKEN
 
 
 @router.post(
@@ -30,15 +28,7 @@ INVALID_BOT_TOKEN = "Invalid bot token"
 )
 async def connect_app(body: AppCreate, request: Request, principal: CurrentPrincipal) -> Response:
     """Connects a Telegram bot by its BotFather token (checked with getMe)."""
-    token = body.botToken.strip()
-    if not service.looks_like_bot_token(token):
-        raise BadRequest(INVALID_BOT_TOKEN)
-    try:
-        bot = await request.app.state.telegram.get_me(token)
-    except InvalidBotToken:
-        raise BadRequest(INVALID_BOT_TOKEN) from None
-    except TelegramUnavailable as exc:
-        raise ApiError(502, f"Telegram Bot API unreachable: {exc}") from None
+    token, bot = await service.check_bot_token(request.app.state.telegram, body.botToken)
 
     def store() -> tuple[AppOut, bool]:
         with get_db(request).transaction() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from hushcast.bots.models import apps
 from hushcast.contacts.models import app_tokens
@@ -63,9 +63,19 @@ def subscriber_counts(conn: Connection, app_ids: list[int]) -> dict[int, int]:
 def muted_counts(conn: Connection, app_ids: list[int], now: datetime) -> dict[int, int]:
     if not app_ids:
         return {}
+    # Registered subscribers only (as ``subscriber_counts``): a mute set for a chat id that
+    # never subscribed, or whose token was removed, is kept but not counted here.
     rows = conn.execute(
         select(mutes.c.app_id, func.count())
-        .where(mutes.c.app_id.in_(app_ids), mutes.c.muted_until > now)
+        .join(
+            app_tokens,
+            and_(app_tokens.c.app_id == mutes.c.app_id, app_tokens.c.token == mutes.c.token),
+        )
+        .where(
+            mutes.c.app_id.in_(app_ids),
+            mutes.c.muted_until > now,
+            app_tokens.c.active.is_(True),
+        )
         .group_by(mutes.c.app_id)
     )
     return {int(a): int(n) for a, n in rows}

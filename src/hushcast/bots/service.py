@@ -12,16 +12,32 @@ from hushcast.bots import repository as repo
 from hushcast.bots.schemas import AppOut, AppUpdate
 from hushcast.core.errors import ApiError, BadRequest, NotFound
 from hushcast.core.timeutil import iso, utcnow
-from hushcast.telegram.client import BotInfo
+from hushcast.telegram.client import BotInfo, InvalidBotToken, TelegramUnavailable
 
 BOT_TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{1,100}$")
 
 WRONG_APP_UUID = "Wrong app uuid"
+INVALID_BOT_TOKEN = "Invalid bot token"
 NOT_REGISTERED = "Not registered application"
 
 
 def looks_like_bot_token(token: str) -> bool:
     return bool(BOT_TOKEN_RE.match(token))
+
+
+async def check_bot_token(telegram: Any, raw_token: str) -> tuple[str, BotInfo]:
+    """The stripped token and its bot (Telegram's getMe), or the API's errors: 400 for a
+    malformed or unknown token, 502 when Telegram cannot be reached."""
+    token = raw_token.strip()
+    if not looks_like_bot_token(token):
+        raise BadRequest(INVALID_BOT_TOKEN)
+    try:
+        bot = await telegram.get_me(token)
+    except InvalidBotToken:
+        raise BadRequest(INVALID_BOT_TOKEN) from None
+    except TelegramUnavailable as exc:
+        raise ApiError(502, f"Telegram Bot API unreachable: {exc}") from None
+    return token, bot
 
 
 def parse_app_uuid(app_uuid: str) -> str:

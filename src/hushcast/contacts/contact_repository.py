@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from hushcast.bots.models import apps
 from hushcast.contacts.models import app_tokens, contacts
@@ -118,3 +118,46 @@ def delete_contact(conn: Connection, org_id: int, contact_id: int) -> bool:
         delete(contacts).where(contacts.c.organization_id == org_id, contacts.c.id == contact_id)
     )
     return bool(res.rowcount)
+
+
+def _contacts_where(org_id: int, search: str | None) -> list[Any]:
+    where: list[Any] = [contacts.c.organization_id == org_id]
+    if search:
+        like = f"%{search}%"
+        token_match = select(app_tokens.c.contact_id).where(app_tokens.c.token.like(like))
+        where.append(
+            or_(
+                contacts.c.external_customer_id.like(like),
+                contacts.c.phone.like(like),
+                contacts.c.email.like(like),
+                contacts.c.first_name.like(like),
+                contacts.c.last_name.like(like),
+                contacts.c.id.in_(token_match),
+            )
+        )
+    return where
+
+
+def count_contacts(conn: Connection, org_id: int, search: str | None) -> int:
+    stmt = select(func.count()).select_from(contacts).where(*_contacts_where(org_id, search))
+    return int(conn.execute(stmt).scalar_one())
+
+
+def list_contacts(
+    conn: Connection, org_id: int, search: str | None, offset: int, limit: int
+) -> list[Any]:
+    """A page of the organisation's contacts, newest first, with their token count."""
+    tokens = (
+        select(func.count())
+        .select_from(app_tokens)
+        .where(app_tokens.c.contact_id == contacts.c.id)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(contacts, tokens.label("token_count"))
+        .where(*_contacts_where(org_id, search))
+        .order_by(contacts.c.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(conn.execute(stmt))

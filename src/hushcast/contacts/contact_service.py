@@ -19,6 +19,7 @@ from hushcast.contacts import contact_repository as repo
 from hushcast.contacts.schemas import (
     ContactFieldOut,
     ContactGroupOut,
+    ContactListItem,
     ContactOut,
     ContactsUpsertResult,
     ContactTokenOut,
@@ -367,3 +368,23 @@ def delete_contact(conn: Connection, org_id: int, contact_id: int) -> None:
     """Deletes the contact with its tokens and group memberships; mutes stay."""
     if not _valid_id(contact_id) or not repo.delete_contact(conn, org_id, contact_id):
         raise NotFound(CONTACT_NOT_FOUND)
+
+
+def list_contacts(
+    conn: Connection, org_id: int, search: str | None, offset: int, limit: int
+) -> tuple[list[ContactListItem], int]:
+    """A page of the organisation's contacts (search: identifiers, names, chat ids)."""
+    total = repo.count_contacts(conn, org_id, search)
+    return [
+        ContactListItem(
+            id=int(r.id),
+            firstName=r.first_name,
+            lastName=r.last_name,
+            externalCustomerId=r.external_customer_id,
+            phone=r.phone,
+            email=r.email,
+            tokens=int(r.token_count),
+            createdAt=iso(r.created_at) or "",
+        )
+        for r in repo.list_contacts(conn, org_id, search, offset, limit)
+    ], total

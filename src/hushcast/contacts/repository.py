@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, u
 
 from hushcast.contacts.models import app_tokens, contacts
 from hushcast.core.db import chunked as _chunks
+from hushcast.core.timeutil import utcnow
 from hushcast.mute.models import mutes
 
 
@@ -87,13 +88,35 @@ def reassign_tokens(conn: Connection, rows: list[dict[str, Any]]) -> None:
         )
 
 
-def count_tokens(conn: Connection, app_id: int, search: str | None = None) -> int:
-    stmt = select(func.count()).select_from(app_tokens).where(app_tokens.c.app_id == app_id)
+# Subscriber filters (the dashboard's): mute in force, receiving (active and not muted),
+# blocked (the user blocked the bot or left: the token is inactive).
+TOKEN_FILTERS = ("muted", "active", "blocked")
+
+
+def _filtered(stmt: Any, search: str | None, status: str | None) -> Any:
     if search:
-        stmt = stmt.join(contacts, contacts.c.id == app_tokens.c.contact_id).where(
-            _search_clause(search)
-        )
-    return int(conn.execute(stmt).scalar_one())
+        stmt = stmt.where(_search_clause(search))
+    if status == "muted":
+        stmt = stmt.where(mutes.c.muted_until.is_not(None))
+    elif status == "active":
+        stmt = stmt.where(app_tokens.c.active.is_(True), mutes.c.muted_until.is_(None))
+    elif status == "blocked":
+        stmt = stmt.where(app_tokens.c.active.is_(False))
+    return stmt
+
+
+def count_tokens(
+    conn: Connection,
+    app_id: int,
+    search: str | None = None,
+    status: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    if not search and not status:
+        stmt = select(func.count()).select_from(app_tokens).where(app_tokens.c.app_id == app_id)
+        return int(conn.execute(stmt).scalar_one())
+    rows = _filtered(_token_rows(app_id, now or utcnow()), search, status)
+    return int(conn.execute(select(func.count()).select_from(rows.subquery())).scalar_one())
 
 
 def _search_clause(search: str) -> Any:
@@ -142,8 +165,7 @@ def list_tokens(
     offset: int,
     limit: int,
     search: str | None = None,
+    status: str | None = None,
 ) -> list[Any]:
-    stmt = _token_rows(app_id, now).order_by(app_tokens.c.id).offset(offset).limit(limit)
-    if search:
-        stmt = stmt.where(_search_clause(search))
-    return list(conn.execute(stmt))
+    stmt = _filtered(_token_rows(app_id, now), search, status)
+    return list(conn.execute(stmt.order_by(app_tokens.c.id).offset(offset).limit(limit)))

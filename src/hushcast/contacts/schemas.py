@@ -105,3 +105,14 @@ class ContactOut(BaseModel):
     updatedAt: str
     tokens: list[ContactTokenOut]
     groups: list[ContactGroupOut]
+
+
+class ContactListItem(BaseModel):
+    id: int
+    firstName: str | None
+    lastName: str | None
+    externalCustomerId: str | None
+    phone: str | None
+    email: str | None
+    tokens: int
+    createdAt: str

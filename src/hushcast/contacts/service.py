@@ -154,10 +154,17 @@ def register_tokens(
 
 
 def list_tokens(
-    conn: Connection, app_id: int, offset: int, limit: int, search: str | None = None
+    conn: Connection,
+    app_id: int,
+    offset: int,
+    limit: int,
+    search: str | None = None,
+    status: str | None = None,
 ) -> tuple[list[TokenOut], int]:
-    total = repo.count_tokens(conn, app_id, search)
-    rows = repo.list_tokens(conn, app_id, utcnow(), offset, limit, search)
+    """A page of the bot's tokens and the total; ``status``: one of repo.TOKEN_FILTERS."""
+    now = utcnow()
+    total = repo.count_tokens(conn, app_id, search, status, now)
+    rows = repo.list_tokens(conn, app_id, now, offset, limit, search, status)
     return [
         TokenOut(
             token=r.token,

@@ -1,4 +1,4 @@
-from sqlalchemy import Column, DateTime, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table, true
 
 from hushcast.core.db import BigId, metadata
 
@@ -28,6 +28,8 @@ api_keys = Table(
     Column("key_digest", String(64), nullable=False, unique=True),
     Column("created_at", DateTime, nullable=False),
     Column("revoked_at", DateTime, nullable=True),
+    # Admins may create and revoke the organisation's keys in the dashboard.
+    Column("is_admin", Boolean, nullable=False, default=True, server_default=true()),
 )
 
 settings_kv = Table(

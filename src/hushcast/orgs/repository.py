@@ -29,7 +29,13 @@ def count_orgs(conn: Connection) -> int:
 
 
 def insert_key(
-    conn: Connection, org_id: int, name: str | None, prefix: str, digest: str, now: datetime
+    conn: Connection,
+    org_id: int,
+    name: str | None,
+    prefix: str,
+    digest: str,
+    now: datetime,
+    is_admin: bool = True,
 ) -> int:
     return int(
         conn.execute(
@@ -40,6 +46,7 @@ def insert_key(
                 key_prefix=prefix,
                 key_digest=digest,
                 created_at=now,
+                is_admin=is_admin,
             )
             .returning(api_keys.c.id)
         ).scalar_one()
@@ -99,3 +106,28 @@ def put_setting_if_absent(conn: Connection, key: str, value: str) -> None:
     else:  # pragma: no cover - the two supported databases are above
         raise NotImplementedError(dialect)
     conn.execute(stmt.on_conflict_do_nothing(index_elements=[settings_kv.c.key]))
+
+
+def org_keys(conn: Connection, org_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(
+                api_keys.c.id,
+                api_keys.c.name,
+                api_keys.c.key_prefix,
+                api_keys.c.created_at,
+                api_keys.c.revoked_at,
+                api_keys.c.is_admin,
+            )
+            .where(api_keys.c.organization_id == org_id)
+            .order_by(api_keys.c.id)
+        ).all()
+    )
+
+
+def key_of_org(conn: Connection, org_id: int, key_id: int) -> Any:
+    return conn.execute(
+        select(api_keys.c.id, api_keys.c.revoked_at, api_keys.c.is_admin).where(
+            api_keys.c.id == key_id, api_keys.c.organization_id == org_id
+        )
+    ).first()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 
 from hushcast.core.crypto import same
+from hushcast.core.errors import BadRequest, NotFound
 from hushcast.core.timeutil import utcnow
 from hushcast.orgs import repository as repo
 
@@ -42,6 +44,39 @@ def create_key(conn: Connection, org_name: str, key_name: str | None = None) -> 
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     key_id = repo.insert_key(conn, org_id, key_name, key[:10], digest_key(key), utcnow())
     return key_id, key
+
+
+def create_org_key(
+    conn: Connection, org_id: int, key_name: str | None, is_admin: bool
+) -> tuple[int, str]:
+    """A new key of an existing organisation; returns (key id, key). The key itself is
+    not stored: show it once."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    key_id = repo.insert_key(
+        conn, org_id, key_name, key[:10], digest_key(key), utcnow(), is_admin=is_admin
+    )
+    return key_id, key
+
+
+def is_admin_key(conn: Connection, org_id: int, key_id: int) -> bool:
+    row = repo.key_of_org(conn, org_id, key_id)
+    return bool(row is not None and row.revoked_at is None and row.is_admin)
+
+
+def list_org_keys(conn: Connection, org_id: int) -> list[Any]:
+    return repo.org_keys(conn, org_id)
+
+
+def revoke_org_key(conn: Connection, org_id: int, key_id: int, current_key_id: int) -> None:
+    """Revokes one of the organisation's keys; another organisation's key is not found."""
+    if key_id == current_key_id:
+        raise BadRequest(
+            "This is the key you are signed in with: sign in with another key to revoke it"
+        )
+    row = repo.key_of_org(conn, org_id, key_id) if 0 < key_id <= 2**63 - 1 else None
+    if row is None:
+        raise NotFound("API key not found")
+    repo.revoke_key(conn, key_id, utcnow())
 
 
 def authenticate(conn: Connection, key: str) -> Principal | None:

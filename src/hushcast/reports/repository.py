@@ -206,3 +206,28 @@ def single_page(
             .limit(limit)
         )
     )
+
+
+def contact_activity(conn: Connection, org_id: int, contact_id: int, limit: int) -> list[Any]:
+    """The contact's latest sends (broadcast, transactional, test), newest first."""
+    return list(
+        conn.execute(
+            select(
+                deliveries.c.id,
+                deliveries.c.kind,
+                deliveries.c.broadcast_id,
+                deliveries.c.message_id,
+                messages.c.name.label("message_name"),
+                deliveries.c.token,
+                deliveries.c.status,
+                deliveries.c.error_name,
+                deliveries.c.created_at,
+                deliveries.c.finished_at,
+                deliveries.c.clicked_at,
+            )
+            .outerjoin(messages, messages.c.id == deliveries.c.message_id)
+            .where(deliveries.c.organization_id == org_id, deliveries.c.contact_id == contact_id)
+            .order_by(deliveries.c.id.desc())
+            .limit(limit)
+        )
+    )

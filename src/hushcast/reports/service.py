@@ -313,3 +313,19 @@ def single_report(
     total = repo.count_single(conn, org_id, start, end)
     rows = repo.single_page(conn, org_id, start, end, offset, limit) if total > offset else []
     return [_single_item(r) for r in rows], total
+
+
+def contact_activity(conn: Connection, org_id: int, contact_id: int, limit: int = 50) -> list[Any]:
+    """The contact's latest sends with their outcome (as the reports name them)."""
+    return [
+        {
+            "kind": r.kind,
+            "broadcastId": r.broadcast_id,
+            "messageId": r.message_id,
+            "messageName": r.message_name,
+            "token": r.token,
+            "status": st.public_status(r.status, r.error_name),
+            "at": iso(r.clicked_at or r.finished_at or r.created_at),
+        }
+        for r in repo.contact_activity(conn, org_id, contact_id, limit)
+    ]

@@ -19,6 +19,7 @@ from hushcast.delivery import status as st
 from hushcast.mute import service as mute_service
 from hushcast.reports import service as reports_service
 from hushcast.reports.schemas import ReportContact
+from hushcast.web import repository as web_repository
 
 # --- time zones ------------------------------------------------------------------------------
 
@@ -122,6 +123,8 @@ SEGMENTS = (
 )
 
 LIVE_STATUSES = (st.B_RUNNING,)
+# The broadcasts list polls these rows (a paused one may still have sends in flight).
+ROW_LIVE_STATUSES = (st.B_SCHEDULED, st.B_RUNNING, st.B_PAUSED)
 LIVE_AHEAD = timedelta(minutes=5)
 
 
@@ -243,6 +246,7 @@ def build_report(
         }
     )
     status = view.status
+    in_flight = web_repository.sending_count(conn, bid) if status == st.B_PAUSED else 0
     done = rep.totalContacts - rep.inQueue
     return Report(
         view=view,
@@ -253,7 +257,7 @@ def build_report(
         unavailable_total=unavailable.total,
         errors=errors.items,
         errors_total=errors.total,
-        live=status in LIVE_STATUSES or _due(view),
+        live=is_live(status, rep.inQueue, in_flight, _due(view)),
         can_pause=status in (st.B_SCHEDULED, st.B_RUNNING),
         can_resume=status == st.B_PAUSED,
         can_cancel=status not in (st.B_FINISHED, st.B_CANCELLED),
@@ -261,6 +265,19 @@ def build_report(
         unavailable_page=un_page,
         errors_page=er_page,
     )
+
+
+def is_live(status: str, in_queue: int, in_flight: int, due: bool) -> bool:
+    """Whether the report keeps polling: while the counters can still change. Running (or
+    due) broadcasts change; after a cancel the sends already handed to Telegram finish and
+    the queue empties; after a pause the sends in flight finish (the rest stay queued)."""
+    if status in LIVE_STATUSES or due:
+        return True
+    if status in (st.B_CANCELLED, st.B_FINISHED):
+        return in_queue > 0
+    if status == st.B_PAUSED:
+        return in_flight > 0
+    return False
 
 
 def _due(view: BroadcastView) -> bool:
