@@ -574,3 +574,42 @@ def test_mute_history_beside_each_subscriber(
     # Another organisation sees no such bot.
     signed_in(client, other_key)
     assert client.get(f"/ui/apps/{app_uuid}/history", params={"token": "1101"}).status_code == 404
+
+
+# --- live report after pause and cancel --------------------------------------------------------
+
+
+def test_is_live_until_the_counters_are_final() -> None:
+    from hushcast.web.service import is_live
+
+    assert is_live("RUNNING", 0, 0, due=False)
+    assert is_live("SCHEDULED", 5, 0, due=True)
+    assert not is_live("SCHEDULED", 5, 0, due=False)
+    # After a cancel the sends already handed to Telegram still finish.
+    assert is_live("CANCELLED", 3, 0, due=False)
+    assert not is_live("CANCELLED", 0, 0, due=False)
+    assert not is_live("FINISHED", 0, 0, due=False)
+    # After a pause only the sends in flight change the counters; queued rows wait.
+    assert is_live("PAUSED", 10, 2, due=False)
+    assert not is_live("PAUSED", 10, 0, due=False)
+
+
+def test_report_keeps_polling_after_cancel_until_the_last_send_is_recorded(
+    client: TestClient, api_key: str, app_uuid: str, db: Database
+) -> None:
+    register(client, app_uuid, ["1001", "1002"])
+    bid = make_broadcast(client, app_uuid)
+    assert client.delete(f"/v1/broadcast/{bid}").status_code == 200
+    # A send the worker had already handed to Telegram when the cancel came.
+    add_deliveries(db, app_uuid, bid, [("1001", "SENDING", None, None, None)])
+    signed_in(client, api_key)
+    page = client.get(f"/ui/broadcasts/{bid}").text
+    assert 'data-live="1"' in page and "In queue" in page
+    with db.transaction() as conn:
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.broadcast_id == bid)
+            .values(status="DELIVERED", finished_at=utcnow())
+        )
+    page = client.get(f"/ui/broadcasts/{bid}").text
+    assert 'data-live="1"' not in page
