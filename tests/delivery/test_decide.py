@@ -57,9 +57,10 @@ def test_muted_chat_is_skipped_as_muted() -> None:
     )
 
 
-def test_mute_wins_over_an_inactive_token() -> None:
+def test_an_inactive_token_wins_over_a_mute() -> None:
+    # The pipeline's order (docs/policies.md): token active, then mute.
     d = decide.before_send(job(), state(muted_until=datetime(9999, 1, 1), token_active=False))
-    assert d.error_name == st.CHANNEL_WAS_MUTED
+    assert d.error_name == st.TOKEN_INACTIVE
 
 
 def test_inactive_token_is_skipped() -> None:

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 FOREVER = datetime(9999, 12, 31, 23, 59, 59)
 
+# Moves the service's clock (API and in-process worker alike) so that tests of quiet
+# hours, local-time sends and hold deadlines do not sleep (tests/support/clock.py).
+# Zero in production: nothing but the tests sets it.
+_offset = timedelta(0)
+
+
+def set_clock_offset(offset: timedelta) -> None:
+    global _offset
+    _offset = offset
+
+
+def clock_offset() -> timedelta:
+    return _offset
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None) + _offset
 
 
 def iso(dt: datetime | None) -> str | None:

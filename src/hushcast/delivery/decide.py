@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from hushcast.delivery import eligibility as el
 from hushcast.delivery import status as st
 from hushcast.delivery.job import Job
 from hushcast.telegram.client import SendResult
@@ -28,6 +29,7 @@ class Action(enum.Enum):
     RETRY = "retry"  # back to the queue, due after ``delay`` seconds
     PAUSE_BOT = "pause_bot"  # 429: the bot waits ``delay`` seconds; the row goes first
     MIGRATE = "migrate"  # the group moved: send again to ``chat_id``, checked again
+    PARK = "park"  # HELD or WAITING (``status``) until ``until``: not claimable meanwhile
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Decision:
     deactivate: bool = False
     # Record the row with the chat id it was claimed with, not the one it was sent to.
     keep_stored_token: bool = False
+    until: datetime | None = None  # PARK: when the row is looked at again
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ class PreSendState:
     message_version: object | None  # the message's updated_at; None if it was deleted
     # Another row of the same broadcast already goes to that chat id (after a migration).
     duplicate: bool = False
+    # The broadcast's policies and the recipient's zone, quiet hours and recent sends;
+    # None: Yespo's defaults (skip muted chats, no quiet hours, no cap).
+    facts: el.Facts | None = None
 
 
 SEND = Decision(Action.SEND)
@@ -84,19 +90,36 @@ def before_send(job: Job, state: PreSendState | None) -> Decision:
             return Decision(Action.FINISH, status=st.CANCELLED)
         if state.broadcast_status != st.B_RUNNING:
             return REQUEUE  # paused (or not running any more): back to the queue
-        if state.muted_until is not None:
-            return _skip(st.CHANNEL_WAS_MUTED, "The chat was muted when the message was due")
         if state.duplicate:
             return _skip(
                 st.TOKEN_INACTIVE,
                 f"The group moved to chat {job.token}, which this broadcast already reaches",
                 keep=True,
             )
-        if state.token_active is False:
-            return _skip(st.TOKEN_INACTIVE, "The token was deactivated")
+        parked = _eligibility(state)
+        if parked is not None:
+            return parked
     if state.message_version is None:
         return template_failed("the message was deleted")
     return SEND
+
+
+def _eligibility(state: PreSendState) -> Decision | None:
+    """The eligibility pipeline (delivery/eligibility.py) as a decision; None: send."""
+    if state.facts is None:
+        # Yespo's behaviour, in the pipeline's order: token, then mute.
+        if state.token_active is False:
+            return _skip(st.TOKEN_INACTIVE, "The token was deactivated")
+        if state.muted_until is not None:
+            return _skip(st.CHANNEL_WAS_MUTED, "The chat was muted when the message was due")
+        return None
+    out = el.check(state.facts, token_active=state.token_active, muted_until=state.muted_until)
+    if out.verdict is el.Verdict.PASS:
+        return None
+    if out.verdict is el.Verdict.SKIP:
+        return _skip(out.error_name or st.CHANNEL_WAS_MUTED, out.description or "")
+    status = st.HELD if out.verdict is el.Verdict.HOLD else st.WAITING
+    return Decision(Action.PARK, status=status, until=out.until)
 
 
 def template_failed(description: str) -> Decision:

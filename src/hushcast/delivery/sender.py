@@ -413,6 +413,11 @@ class AppSender:
             )
         elif d.action is Action.REQUEUE:
             self.outbox.requeue_ids.append(job.id)
+        elif d.action is Action.PARK:
+            # HELD / WAITING: out of the claimable queue until ``until`` (or a release).
+            self.outbox.add(
+                outcome(job, d.status or st.WAITING, now, available_at=d.until), job.stored_token
+            )
         elif d.action is Action.RETRY:
             job.attempts = d.attempts if d.attempts is not None else job.attempts + 1
             self.outbox.add(
