@@ -100,6 +100,11 @@ def test_create_with_every_field(client: TestClient, db: Database, app_uuid: str
         "batchSize": None,
         "batchIntervalUnit": None,
         "status": "SCHEDULED",
+        "mutePolicy": "skip",
+        "holdUntil": None,
+        "quietHoursPolicy": "defer",
+        "localTime": None,
+        "localDate": None,
     }
     with db.read() as conn:
         row = conn.execute(select(broadcasts).where(broadcasts.c.id == body["broadcastId"])).one()
@@ -283,6 +288,13 @@ def test_view_counters(client: TestClient, db: Database, app_uuid: str) -> None:
         "unavailable": 1,
         "errors": 2,
         "cancelled": 1,
+        "held": 0,
+        "waiting": 0,
+        "mutePolicy": "skip",
+        "holdUntil": None,
+        "quietHoursPolicy": "defer",
+        "localTime": None,
+        "localDate": None,
     }
     assert body["createdAt"].endswith("Z")
     listed = {b["broadcastId"]: b for b in client.get("/v1/broadcasts").json()}

@@ -29,5 +29,11 @@ broadcasts = Table(
     Column("created_at", DateTime, nullable=False),
     Column("started_at", DateTime, nullable=True),
     Column("finished_at", DateTime, nullable=True),
+    # Eligibility policies (migration 0005p, docs/policies.md); NULL: the default.
+    Column("mute_policy", String(8), nullable=True),  # skip (default) | hold
+    Column("hold_until", DateTime, nullable=True),  # hold: muted past this -> skipped
+    Column("quiet_hours_policy", String(8), nullable=True),  # defer (default) | skip | ignore
+    Column("local_time", String(5), nullable=True),  # "HH:MM" in each recipient's zone
+    Column("local_date", String(10), nullable=True),  # "YYYY-MM-DD"
     Index("ix_broadcasts_status_start", "status", "start_date"),
 )

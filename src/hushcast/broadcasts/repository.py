@@ -128,10 +128,14 @@ def update_broadcast(conn: Connection, broadcast_id: int, values: dict[str, Any]
 
 
 def cancel_queued(conn: Connection, broadcast_id: int, now: datetime) -> int:
-    """Every IN_QUEUE row of the broadcast becomes CANCELLED, in one statement."""
+    """Every queued row of the broadcast (IN_QUEUE, and parked: WAITING, HELD) becomes
+    CANCELLED, in one statement."""
     result = conn.execute(
         update(deliveries)
-        .where(deliveries.c.broadcast_id == broadcast_id, deliveries.c.status == st.IN_QUEUE)
+        .where(
+            deliveries.c.broadcast_id == broadcast_id,
+            deliveries.c.status.in_((st.IN_QUEUE, *st.PARKED_STATUSES)),
+        )
         .values(status=st.CANCELLED, finished_at=now)
     )
     return int(result.rowcount or 0)

@@ -24,6 +24,19 @@ class BroadcastCreateDoc(BaseModel):
         default=None, description="Send at most this many recipients per batchIntervalUnit"
     )
     batchIntervalUnit: str | None = Field(default=None, description="MINUTE, HOUR, DAY or MONTH")
+    mutePolicy: str | None = Field(
+        default=None, description="skip (default: a muted chat is skipped) or hold"
+    )
+    holdUntil: str | None = Field(
+        default=None, description="hold: UTC deadline; default start + 24 h, at most 7 days"
+    )
+    quietHoursPolicy: str | None = Field(
+        default=None, description="defer (default), skip or ignore the recipients' quiet hours"
+    )
+    localTime: str | None = Field(
+        default=None, description="HH:mm: send at this hour in each recipient's time zone"
+    )
+    localDate: str | None = Field(default=None, description="YYYY-MM-DD for localTime")
 
 
 class BroadcastOut(BaseModel):
@@ -39,6 +52,11 @@ class BroadcastOut(BaseModel):
     batchSize: int | None = None
     batchIntervalUnit: str | None = None
     status: str
+    mutePolicy: str = "skip"
+    holdUntil: str | None = None
+    quietHoursPolicy: str = "defer"
+    localTime: str | None = None
+    localDate: str | None = None
 
 
 class BroadcastView(BroadcastOut):
@@ -52,3 +70,7 @@ class BroadcastView(BroadcastOut):
     unavailable: int
     errors: int
     cancelled: int
+    held: int = Field(default=0, description="HELD: waiting for their chat's mute to end")
+    waiting: int = Field(
+        default=0, description="WAITING: for their local time or the end of quiet hours"
+    )

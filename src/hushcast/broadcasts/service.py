@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from hushcast.bots.service import resolve_app
+from hushcast.broadcasts import policy_fields
 from hushcast.broadcasts import repository as repo
 from hushcast.broadcasts.schemas import BroadcastOut, BroadcastView
 from hushcast.core.errors import ApiError, BadRequest, NotFound
@@ -110,7 +111,10 @@ def create(conn: Connection, org_id: int, body: dict[str, Any]) -> BroadcastOut:
     if unknown:
         raise BadRequest("Unknown groups: " + ", ".join(str(g) for g in unknown))
     now = utcnow()
-    start = parse_start_date(body.get("startDate")) or now
+    policies, start_date = policy_fields.parse(
+        body, parse_start_date(body.get("startDate")), now, parse_start_date
+    )
+    start = start_date or now
 
     title = (title.strip() if title else "") or message.name
     broadcast_id = repo.insert_broadcast(
@@ -125,6 +129,7 @@ def create(conn: Connection, org_id: int, body: dict[str, Any]) -> BroadcastOut:
             "start_date": start,
             "status": st.B_SCHEDULED,
             "created_at": now,
+            **policies,
         },
     )
     throttle_service.store(conn, broadcast_id, throttled)
@@ -141,7 +146,20 @@ def create(conn: Connection, org_id: int, body: dict[str, Any]) -> BroadcastOut:
         batchSize=throttled[0] if throttled else None,
         batchIntervalUnit=throttled[1] if throttled else None,
         status=st.B_SCHEDULED,
+        **_policy_view(policies),
     )
+
+
+def _policy_view(row: Any) -> dict[str, Any]:
+    """The eligibility fields as the API shows them (defaults spelled out)."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    return {
+        "mutePolicy": get("mute_policy") or "skip",
+        "holdUntil": iso(get("hold_until")),
+        "quietHoursPolicy": get("quiet_hours_policy") or "defer",
+        "localTime": get("local_time"),
+        "localDate": get("local_date"),
+    }
 
 
 # --- views -----------------------------------------------------------------------------------
@@ -170,6 +188,9 @@ def _view(
         unavailable=counts.get(st.UNAVAILABLE, 0),
         errors=counts.get(st.ERROR, 0),
         cancelled=counts.get(st.CANCELLED, 0),
+        held=counts.get(st.HELD, 0),
+        waiting=counts.get(st.WAITING, 0),
+        **_policy_view(row),
     )
 
 

@@ -63,6 +63,31 @@ deliveries = Table(
         postgresql_where=text("broadcast_id IS NULL"),
         sqlite_where=text("broadcast_id IS NULL"),
     ),
+    # Parked rows (WAITING, HELD) are only ever found through these partial indexes:
+    # waiting costs nothing per pass, and a due sweep or a release reads only its rows.
+    Index(
+        "ix_deliveries_parked",
+        "app_id",
+        "available_at",
+        postgresql_where=text("status IN ('WAITING', 'HELD')"),
+        sqlite_where=text("status IN ('WAITING', 'HELD')"),
+    ),
+    Index(
+        "ix_deliveries_held_token",
+        "app_id",
+        "token",
+        postgresql_where=text("status = 'HELD'"),
+        sqlite_where=text("status = 'HELD'"),
+    ),
+    # Frequency caps count a chat's recent broadcast messages.
+    Index(
+        "ix_deliveries_sent_chat",
+        "app_id",
+        "token",
+        "finished_at",
+        postgresql_where=text("broadcast_id IS NOT NULL AND status IN ('DELIVERED', 'CLICKED')"),
+        sqlite_where=text("broadcast_id IS NOT NULL AND status IN ('DELIVERED', 'CLICKED')"),
+    ),
 )
 
 # One worker drives a bot at a time, so the bot's rate budget is never split.

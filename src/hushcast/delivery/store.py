@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from hushcast.broadcasts import planner
 from hushcast.core.db import Database
 from hushcast.core.timeutil import utcnow
+from hushcast.delivery import holds, policy_facts
 from hushcast.delivery import repository as repo
 from hushcast.delivery.decide import PreSendState
 from hushcast.delivery.job import Job
@@ -175,6 +176,9 @@ class SqlDeliveryStore:
     ) -> list[Job]:
         def claim(conn: Any) -> list[Job]:
             now = utcnow()
+            # Parked rows whose moment came (quiet hours over, local time, mute expired,
+            # hold deadline) join the queue first: an index probe when there are none.
+            holds.release_due(conn, app_id, now)
             running = [] if transactional_only else repo.running_broadcasts(conn, app_id)
             rows = repo.claim_with_contacts(
                 conn, app_id, running, limit, now, now + timedelta(seconds=lease_s)
@@ -205,6 +209,8 @@ class SqlDeliveryStore:
             rows = repo.pre_send_state(conn, app_id, [(i.id, i.token) for i in items], now)
             moved = [(i.id, i.token) for i in items if i.moved]
             duplicates = repo.taken_in_broadcast(conn, moved) if moved else set()
+            # The eligibility pipeline's facts, read in the same transaction as the mute.
+            facts = policy_facts.gather(conn, app_id, [(i.id, i.token) for i in items], now)
             return {
                 row_id: PreSendState(
                     broadcast_status=r.broadcast_status,
@@ -212,6 +218,7 @@ class SqlDeliveryStore:
                     token_active=None if r.active is None else bool(r.active),
                     message_version=r.message_version,
                     duplicate=row_id in duplicates,
+                    facts=facts.get(row_id),
                 )
                 for row_id, r in rows.items()
             }

@@ -16,6 +16,7 @@ from hushcast.core.chat_ids import is_empty, parse_chat_id
 from hushcast.core.errors import BadRequest, NotFound
 from hushcast.core.ids import ascii_int
 from hushcast.core.timeutil import FOREVER, iso, utcnow
+from hushcast.delivery import holds
 from hushcast.mute import repository as repo
 from hushcast.mute.metrics import MUTES
 from hushcast.mute.schemas import BulkMuteOut, MuteOut, MuteStateOut
@@ -98,6 +99,9 @@ def mute(
     until = FOREVER if duration is None else now + timedelta(seconds=duration)
     # A new mute replaces the previous one, shorter or longer; history keeps both.
     repo.apply_mute(conn, app_id, tokens, until, now, api_key_id)
+    # A replaced mute may end sooner: held rows are looked at again (and held anew
+    # until the new end if it is still ahead).
+    holds.release(conn, app_id, tokens, now)
     webhook_outbox.record_mutes(conn, "muted", tokens, until, api_key_id, now, app_id=app_id)
     _MUTED.inc(len(tokens))
     return until
@@ -118,6 +122,7 @@ def mute_app(
     until = FOREVER if duration is None else now + timedelta(seconds=duration)
     if not repo.apply_mute_by_uuid(conn, org_id, app_uuid, tokens, until, now, api_key_id):
         raise NotFound(NOT_REGISTERED)
+    holds.release_app_uuid(conn, org_id, app_uuid, tokens, now)
     webhook_outbox.record_mutes(
         conn, "muted", tokens, until, api_key_id, now, org_id=org_id, app_uuid=app_uuid
     )
@@ -128,6 +133,7 @@ def mute_app(
 def unmute(conn: Connection, app_id: int, tokens: list[str], api_key_id: int | None) -> None:
     now = utcnow()
     repo.apply_unmute(conn, app_id, tokens, now, api_key_id)
+    holds.release(conn, app_id, tokens, now)
     webhook_outbox.record_mutes(conn, "unmuted", tokens, None, api_key_id, now, app_id=app_id)
     _UNMUTED.inc(len(tokens))
 

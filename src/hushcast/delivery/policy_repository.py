@@ -1,0 +1,134 @@
+"""The SQL of the eligibility pipeline: parked rows (release, due sweep), the policies
+and recipient facts the pre-send check reads, and frequency-cap counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from hushcast.bots.models import apps
+from hushcast.broadcasts.models import broadcasts
+from hushcast.contacts.models import contacts
+from hushcast.delivery import status as st
+from hushcast.delivery.models import deliveries
+from hushcast.policies.models import app_policies, contact_quiet_hours, org_policies
+
+_CHUNK = 900  # bound parameters per IN list (SQLite's limit is 999 on old builds)
+
+
+def release_held(conn: Connection, app_id: int, tokens: Sequence[str], now: datetime) -> int:
+    """HELD rows of these chats back to the queue, due now (ix_deliveries_held_token)."""
+    released = 0
+    for i in range(0, len(tokens), _CHUNK):
+        result = conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.app_id == app_id,
+                deliveries.c.status == st.HELD,
+                deliveries.c.token.in_(list(tokens[i : i + _CHUNK])),
+            )
+            .values(status=st.IN_QUEUE, available_at=now)
+        )
+        released += int(result.rowcount or 0)
+    return released
+
+
+def held_app_of_uuid(conn: Connection, org_id: int, app_uuid: str) -> int | None:
+    row = conn.execute(
+        select(apps.c.id).where(apps.c.organization_id == org_id, apps.c.uuid == app_uuid)
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def release_due(conn: Connection, app_id: int, now: datetime) -> int:
+    """WAITING and HELD rows whose moment has come back to the queue (ix_deliveries_parked):
+    a quiet-hours end, a local time, a timed mute's end, a hold deadline."""
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.app_id == app_id,
+            deliveries.c.status.in_(st.PARKED_STATUSES),
+            deliveries.c.available_at <= now,
+        )
+        .values(status=st.IN_QUEUE)
+    )
+    return int(result.rowcount or 0)
+
+
+def bot_policies(conn: Connection, app_id: int) -> Any:
+    """The bot's overrides (``a_*``) and its organisation's defaults (``o_*``); None when
+    the bot is gone."""
+    return conn.execute(
+        select(
+            org_policies.c.time_zone.label("o_time_zone"),
+            org_policies.c.quiet_start.label("o_quiet_start"),
+            org_policies.c.quiet_end.label("o_quiet_end"),
+            org_policies.c.cap_count.label("o_cap_count"),
+            org_policies.c.cap_period_s.label("o_cap_period_s"),
+            app_policies.c.quiet_start.label("a_quiet_start"),
+            app_policies.c.quiet_end.label("a_quiet_end"),
+            app_policies.c.cap_count.label("a_cap_count"),
+            app_policies.c.cap_period_s.label("a_cap_period_s"),
+        )
+        .select_from(
+            apps.outerjoin(app_policies, app_policies.c.app_id == apps.c.id).outerjoin(
+                org_policies, org_policies.c.organization_id == apps.c.organization_id
+            )
+        )
+        .where(apps.c.id == app_id)
+    ).first()
+
+
+def recipient_rows(conn: Connection, row_ids: Sequence[int]) -> dict[int, Any]:
+    """Per broadcast row: its broadcast's policies, its contact's zone and quiet hours."""
+    found: dict[int, Any] = {}
+    for i in range(0, len(row_ids), _CHUNK):
+        rows = conn.execute(
+            select(
+                deliveries.c.id,
+                broadcasts.c.mute_policy,
+                broadcasts.c.hold_until,
+                broadcasts.c.quiet_hours_policy,
+                broadcasts.c.local_time,
+                broadcasts.c.local_date,
+                contacts.c.time_zone,
+                contact_quiet_hours.c.quiet_start,
+                contact_quiet_hours.c.quiet_end,
+            )
+            .select_from(
+                deliveries.join(broadcasts, broadcasts.c.id == deliveries.c.broadcast_id)
+                .outerjoin(contacts, contacts.c.id == deliveries.c.contact_id)
+                .outerjoin(
+                    contact_quiet_hours,
+                    contact_quiet_hours.c.contact_id == deliveries.c.contact_id,
+                )
+            )
+            .where(deliveries.c.id.in_(list(row_ids[i : i + _CHUNK])))
+        )
+        found.update({int(r.id): r for r in rows})
+    return found
+
+
+def sent_since(
+    conn: Connection, app_id: int, tokens: Sequence[str], since: datetime
+) -> dict[str, int]:
+    """Broadcast messages delivered to each chat since ``since`` (ix_deliveries_sent_chat)."""
+    counts: dict[str, int] = {}
+    unique = sorted(set(tokens))
+    for i in range(0, len(unique), _CHUNK):
+        rows = conn.execute(
+            select(deliveries.c.token, func.count())
+            .where(
+                deliveries.c.app_id == app_id,
+                deliveries.c.token.in_(unique[i : i + _CHUNK]),
+                deliveries.c.broadcast_id.is_not(None),
+                deliveries.c.status.in_((st.DELIVERED, st.CLICKED)),
+                deliveries.c.finished_at > since,
+            )
+            .group_by(deliveries.c.token)
+        )
+        counts.update({str(t): int(n) for t, n in rows})
+    return counts
