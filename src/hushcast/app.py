@@ -106,6 +106,7 @@ def api_router() -> APIRouter:
     from hushcast.groups.endpoints import router as groups
     from hushcast.messages.endpoints import router as messages
     from hushcast.mute.endpoints import router as mute
+    from hushcast.policies.endpoints import router as policies
     from hushcast.reports.endpoints import router as reports
     from hushcast.sending.endpoints import router as sending
     from hushcast.webhooks.endpoints import router as webhooks
@@ -129,6 +130,7 @@ def api_router() -> APIRouter:
         sending,
         reports,
         webhooks,
+        policies,
         yespo,
     ):
         router.include_router(sub)

@@ -54,6 +54,9 @@ NO_TENANT_DATA: dict[tuple[str, str], str] = {
     ("POST", "/v1/event"): "records in the caller's org only (tests/yespo: never linked to "
     "another org's contact)",
     ("POST", "/v2/event"): "as POST /v1/event",
+    ("GET", "/v1/policies"): "the caller's own organisation's defaults; no foreign id taken "
+    "(tests/policies: another organisation's defaults never show or apply)",
+    ("PUT", "/v1/policies"): "as GET /v1/policies",
 }
 
 
@@ -275,6 +278,33 @@ def _(ctx: Ctx) -> None:
 @covers("DELETE", "/v1/contact/{contact_id}")
 def _(ctx: Ctx) -> None:
     api_404(ctx, "DELETE", f"/v1/contact/{ctx.contact}")
+
+
+@covers("GET", "/v1/apps/{app_uuid}/policies")
+def _(ctx: Ctx) -> None:
+    api_404(ctx, "GET", f"/v1/apps/{ctx.app}/policies")
+
+
+@covers("PUT", "/v1/apps/{app_uuid}/policies")
+def _(ctx: Ctx) -> None:
+    body = {"quietHours": {"start": "00:00", "end": "23:59"}}
+    api_404(ctx, "PUT", f"/v1/apps/{ctx.app}/policies", json=body)
+
+
+@covers("GET", "/v1/contact/{contact_id}/quiet-hours")
+def _(ctx: Ctx) -> None:
+    api_404(ctx, "GET", f"/v1/contact/{ctx.contact}/quiet-hours")
+
+
+@covers("PUT", "/v1/contact/{contact_id}/quiet-hours")
+def _(ctx: Ctx) -> None:
+    body = {"quietHours": {"start": "00:00", "end": "23:59"}}
+    api_404(ctx, "PUT", f"/v1/contact/{ctx.contact}/quiet-hours", json=body)
+
+
+@covers("DELETE", "/v1/contact/{contact_id}/quiet-hours")
+def _(ctx: Ctx) -> None:
+    api_404(ctx, "DELETE", f"/v1/contact/{ctx.contact}/quiet-hours")
 
 
 @covers("GET", "/v1/messages/telegram")
