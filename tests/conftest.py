@@ -27,6 +27,7 @@ from hushcast.telegram.testing import (
     TEST_BOT_USERNAME,
     FakeTelegramThread,
 )
+from tests.support.clock import Clock
 from tests.support.db import PG_ADMIN_URL, dispose_shared_databases, pg_admin, shared_database, wipe
 from tests.support.service import LiveService, base_settings, make_key, new_bot_token
 
@@ -158,3 +159,13 @@ def live(settings: Settings, db: Database, api_key: str) -> Iterator[LiveService
         yield service
     finally:
         service.stop()
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """The service's clock, movable; back to real time after the test."""
+    c = Clock()
+    try:
+        yield c
+    finally:
+        c.reset()
