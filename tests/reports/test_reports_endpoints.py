@@ -196,10 +196,17 @@ def test_report_counts_every_counter(client: TestClient, db: Database, s: Setup)
         "unavailable": {
             "total": 3,
             "byErrorType": {"Other errors": 3},
-            "byErrorName": {"CHANNEL_WAS_MUTED": 2, "TOKEN_INACTIVE": 1},
+            "byErrorName": {
+                "CHANNEL_WAS_MUTED": 2,
+                "TOKEN_INACTIVE": 1,
+                "QUIET_HOURS": 0,
+                "FREQUENCY_CAP": 0,
+            },
         },
         "errorsByName": {"BOT_SEND_ERROR": 2, "SEND_FAILED": 1, "TEMPLATE_ERROR": 1},
         "cancelled": 1,
+        "held": 0,
+        "waiting": 0,
     }
 
 
@@ -220,7 +227,12 @@ def test_report_of_a_broadcast_without_rows_has_every_key(
     assert body["unavailable"] == {
         "total": 0,
         "byErrorType": {"Other errors": 0},
-        "byErrorName": {"CHANNEL_WAS_MUTED": 0, "TOKEN_INACTIVE": 0},
+        "byErrorName": {
+            "CHANNEL_WAS_MUTED": 0,
+            "TOKEN_INACTIVE": 0,
+            "QUIET_HOURS": 0,
+            "FREQUENCY_CAP": 0,
+        },
     }
     assert body["errorsByName"] == {"BOT_SEND_ERROR": 0, "SEND_FAILED": 0, "TEMPLATE_ERROR": 0}
 
@@ -597,10 +609,17 @@ def test_message_report_totals_every_send_of_the_message(
         "unavailable": {
             "total": 4,
             "byErrorType": {"Other errors": 4},
-            "byErrorName": {"CHANNEL_WAS_MUTED": 2, "TOKEN_INACTIVE": 2},
+            "byErrorName": {
+                "CHANNEL_WAS_MUTED": 2,
+                "TOKEN_INACTIVE": 2,
+                "QUIET_HOURS": 0,
+                "FREQUENCY_CAP": 0,
+            },
         },
         "errorsByName": {"BOT_SEND_ERROR": 3, "SEND_FAILED": 1, "TEMPLATE_ERROR": 1},
         "cancelled": 1,
+        "held": 0,
+        "waiting": 0,
     }
     body = client.get(f"/v1/messages/{other_mid}/report").json()
     assert body["totalContacts"] == body["delivered"] == 1

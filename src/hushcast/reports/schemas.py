@@ -9,7 +9,7 @@ class UnavailableOut(BaseModel):
     total: int = Field(description="UNAVAILABLE rows: skipped, never sent")
     byErrorType: dict[str, int] = Field(description='Always has "Other errors"')
     byErrorName: dict[str, int] = Field(
-        description="Always has CHANNEL_WAS_MUTED and TOKEN_INACTIVE"
+        description="Always has CHANNEL_WAS_MUTED, TOKEN_INACTIVE, QUIET_HOURS and FREQUENCY_CAP"
     )
 
 
@@ -27,6 +27,10 @@ class CountersOut(BaseModel):
         description="ERROR rows by name; always has BOT_SEND_ERROR, SEND_FAILED, TEMPLATE_ERROR"
     )
     cancelled: int = Field(description="CANCELLED rows")
+    held: int = Field(default=0, description="HELD rows: waiting for their chat's mute to end")
+    waiting: int = Field(
+        default=0, description="WAITING rows: for their local time or the end of quiet hours"
+    )
 
 
 class BroadcastReportOut(CountersOut):

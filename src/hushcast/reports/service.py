@@ -47,6 +47,8 @@ ALL_STATUSES: tuple[str, ...] = (
     st.UNAVAILABLE,
     st.ERROR,
     st.CANCELLED,
+    st.WAITING,
+    st.HELD,
 )
 
 # Contact-list buckets of the broadcast report -> delivery statuses.
@@ -58,6 +60,8 @@ BUCKETS: dict[str, tuple[str, ...]] = {
     "errors": (st.ERROR,),
     "inqueue": st.PENDING_STATUSES,
     "cancelled": (st.CANCELLED,),
+    "held": (st.HELD,),
+    "waiting": (st.WAITING,),
 }
 BAD_BUCKET = "bucket must be one of: " + ", ".join(BUCKETS)
 FORMATS = ("json", "csv")
@@ -89,7 +93,13 @@ def counters(counts: OutcomeCounts) -> dict[str, Any]:
     """The report counters from rows GROUP BY (status, error_type, error_name)."""
     by_status: dict[str, int] = {}
     by_type: dict[str, int] = {st.OTHER_ERRORS: 0}
-    by_unavailable_name: dict[str, int] = {st.CHANNEL_WAS_MUTED: 0, st.TOKEN_INACTIVE: 0}
+    # Every skip of the eligibility pipeline has its bucket, shown even when empty.
+    by_unavailable_name: dict[str, int] = {
+        st.CHANNEL_WAS_MUTED: 0,
+        st.TOKEN_INACTIVE: 0,
+        st.QUIET_HOURS: 0,
+        st.FREQUENCY_CAP: 0,
+    }
     by_error_name: dict[str, int] = {st.BOT_SEND_ERROR: 0, st.SEND_FAILED: 0, st.TEMPLATE_ERROR: 0}
     for (status, error_type, error_name), n in counts.items():
         by_status[status] = by_status.get(status, 0) + n
@@ -116,6 +126,8 @@ def counters(counts: OutcomeCounts) -> dict[str, Any]:
         ),
         "errorsByName": by_error_name,
         "cancelled": by_status.get(st.CANCELLED, 0),
+        "held": by_status.get(st.HELD, 0),
+        "waiting": by_status.get(st.WAITING, 0),
     }
 
 
