@@ -226,6 +226,11 @@ def build_report(
     ]
     if rep.cancelled:
         counters.append(("Cancelled", rep.cancelled))
+    # Parked recipients: shown whenever the broadcast's policies can park any.
+    if rep.held or view.mutePolicy == "hold":
+        counters.append(("Held", rep.held))
+    if rep.waiting or view.localTime:
+        counters.append(("Waiting", rep.waiting))
     breakdown = [
         Breakdown(st.UNAVAILABLE, st.OTHER_ERRORS, name, n)
         for name, n in sorted(rep.unavailable.byErrorName.items(), key=lambda x: -x[1])
@@ -247,7 +252,7 @@ def build_report(
     )
     status = view.status
     in_flight = web_repository.sending_count(conn, bid) if status == st.B_PAUSED else 0
-    done = rep.totalContacts - rep.inQueue
+    done = rep.totalContacts - rep.inQueue - rep.held - rep.waiting
     return Report(
         view=view,
         counters=counters,
@@ -257,7 +262,7 @@ def build_report(
         unavailable_total=unavailable.total,
         errors=errors.items,
         errors_total=errors.total,
-        live=is_live(status, rep.inQueue, in_flight, _due(view)),
+        live=is_live(status, rep.inQueue + rep.held + rep.waiting, in_flight, _due(view)),
         can_pause=status in (st.B_SCHEDULED, st.B_RUNNING),
         can_resume=status == st.B_PAUSED,
         can_cancel=status not in (st.B_FINISHED, st.B_CANCELLED),
