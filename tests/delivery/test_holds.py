@@ -1,0 +1,129 @@
+"""Parked rows on SQLite and PostgreSQL: released by a mute change, by their moment, never
+another bot's; a chat muted again between its release and its send is held again."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from hushcast.core.db import Database
+from hushcast.core.timeutil import utcnow
+from hushcast.delivery import decide, holds
+from hushcast.delivery import status as st
+from hushcast.delivery.decide import Action
+from hushcast.delivery.job import Job
+from hushcast.delivery.models import deliveries
+from hushcast.delivery.store import CheckItem, SqlDeliveryStore
+from tests.support.broadcasts import add_delivery, add_message, app_id, connect_bot
+
+
+def _hold_broadcast(client: TestClient, db: Database, app_uuid: str) -> tuple[int, int]:
+    mid = add_message(db)
+    r = client.post(
+        "/v1/broadcast", json={"messageId": mid, "appId": app_uuid, "mutePolicy": "hold"}
+    )
+    assert r.status_code == 201, r.text
+    return int(r.json()["broadcastId"]), mid
+
+
+def _park(db: Database, rid: int, status: str, at_offset: timedelta) -> None:
+    with db.transaction() as conn:
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == rid)
+            .values(status=status, available_at=utcnow() + at_offset)
+        )
+
+
+def _status(db: Database, rid: int) -> str:
+    with db.read() as conn:
+        return str(
+            conn.execute(select(deliveries.c.status).where(deliveries.c.id == rid)).scalar_one()
+        )
+
+
+def test_unmute_releases_only_that_bots_held_rows(
+    client: TestClient, db: Database, app_uuid: str, fake_telegram: Any
+) -> None:
+    bid, mid = _hold_broadcast(client, db, app_uuid)
+    other_app = connect_bot(client, fake_telegram)
+    other_bid, other_mid = _hold_broadcast(client, db, other_app)
+    mine = add_delivery(
+        db, app_uuid=app_uuid, message_id=mid, token="42", status=st.IN_QUEUE, broadcast_id=bid
+    )
+    theirs = add_delivery(
+        db,
+        app_uuid=other_app,
+        message_id=other_mid,
+        token="42",
+        status=st.IN_QUEUE,
+        broadcast_id=other_bid,
+    )
+    for rid in (mine, theirs):
+        _park(db, rid, st.HELD, timedelta(hours=1))
+    r = client.post(f"/v1/apps/{app_uuid}/token/unmute", json={"token": "42"})
+    assert r.status_code == 200
+    assert (_status(db, mine), _status(db, theirs)) == (st.IN_QUEUE, st.HELD)
+
+
+def test_release_due_wakes_only_rows_whose_moment_came(
+    client: TestClient, db: Database, app_uuid: str
+) -> None:
+    bid, mid = _hold_broadcast(client, db, app_uuid)
+    rows = {
+        name: add_delivery(
+            db, app_uuid=app_uuid, message_id=mid, token=name, status=st.IN_QUEUE, broadcast_id=bid
+        )
+        for name in ("held-due", "held-later", "waiting-due", "waiting-later")
+    }
+    _park(db, rows["held-due"], st.HELD, timedelta(seconds=-1))
+    _park(db, rows["held-later"], st.HELD, timedelta(hours=1))
+    _park(db, rows["waiting-due"], st.WAITING, timedelta(seconds=-1))
+    _park(db, rows["waiting-later"], st.WAITING, timedelta(hours=1))
+    with db.transaction() as conn:
+        assert holds.release_due(conn, app_id(db, app_uuid), utcnow()) == 2
+    assert {n: _status(db, rid) for n, rid in rows.items()} == {
+        "held-due": st.IN_QUEUE,
+        "held-later": st.HELD,
+        "waiting-due": st.IN_QUEUE,
+        "waiting-later": st.WAITING,
+    }
+
+
+def test_a_chat_muted_again_after_its_release_is_held_again(
+    client: TestClient, db: Database, app_uuid: str
+) -> None:
+    bid, mid = _hold_broadcast(client, db, app_uuid)
+    rid = add_delivery(
+        db, app_uuid=app_uuid, message_id=mid, token="77", status=st.IN_QUEUE, broadcast_id=bid
+    )
+    mute = f"/v1/apps/{app_uuid}/token/mute"
+    assert client.post(mute, json={"token": "77"}).status_code == 200
+    _park(db, rid, st.HELD, timedelta(hours=24))
+    assert client.post(f"/v1/apps/{app_uuid}/token/unmute", json={"token": "77"}).status_code == 200
+    assert _status(db, rid) == st.IN_QUEUE  # released ...
+    assert client.post(mute, json={"token": "77", "duration": 600}).status_code == 200
+    # ... and muted again before the worker sent it: the pre-send check holds it again,
+    # until the new mute's end.
+    aid = app_id(db, app_uuid)
+    state = asyncio.run(SqlDeliveryStore(db).pre_send_state(aid, [CheckItem(rid, "77")]))[rid]
+    assert state.facts is not None and state.facts.mute_policy == "hold"
+    job = Job(
+        id=rid,
+        kind=st.KIND_BROADCAST,
+        token="77",
+        contact_id=None,
+        message_id=mid,
+        json_param=None,
+        broadcast_id=bid,
+        attempts=0,
+    )
+    running = type(state)(**{**state.__dict__, "broadcast_status": st.B_RUNNING})
+    d = decide.before_send(job, running)
+    assert (d.action, d.status) == (Action.PARK, st.HELD)
+    assert d.until is not None and state.muted_until is not None
+    assert d.until == state.muted_until
