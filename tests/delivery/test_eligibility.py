@@ -232,6 +232,22 @@ def test_decisions_park_rows_as_held_or_waiting() -> None:
 def test_transactional_rows_skip_the_pipeline() -> None:
     job = _job()
     job.broadcast_id = None
-    night = facts(datetime(2026, 1, 10, 23, 0), quiet=NIGHT, cap=0)
+    # The default for a transactional row: quiet hours ignored; mute and caps never apply.
+    night = facts(datetime(2026, 1, 10, 23, 0), quiet=NIGHT, quiet_policy=el.QUIET_IGNORE, cap=0)
     d = decide.before_send(job, _state(night, broadcast_status=None, muted_until=FOREVER))
     assert d.action is Action.SEND
+
+
+def test_a_transactional_row_that_asked_respects_quiet_hours_only() -> None:
+    job = _job()
+    job.broadcast_id = None
+    night = datetime(2026, 1, 10, 23, 0)
+    defer = facts(night, quiet=NIGHT, quiet_policy=el.QUIET_DEFER, cap=0)
+    d = decide.before_send(job, _state(defer, broadcast_status=None, muted_until=FOREVER))
+    assert (d.action, d.status, d.until) == (Action.PARK, st.WAITING, datetime(2026, 1, 11, 8))
+    skip = facts(night, quiet=NIGHT, quiet_policy=el.QUIET_SKIP)
+    d = decide.before_send(job, _state(skip, broadcast_status=None))
+    assert (d.status, d.error_name) == (st.UNAVAILABLE, st.QUIET_HOURS)
+    day = facts(datetime(2026, 1, 10, 12, 0), quiet=NIGHT, quiet_policy=el.QUIET_DEFER, cap=0)
+    d = decide.before_send(job, _state(day, broadcast_status=None, muted_until=FOREVER))
+    assert d.action is Action.SEND  # mute and cap never apply to transactional rows

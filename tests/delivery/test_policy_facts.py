@@ -34,6 +34,7 @@ def recipient(**kw: Any) -> Any:
             "quiet_end",
         )
     )
+    base.update(broadcast_id=7, row_quiet_policy=None)
     base.update(kw)
     return SimpleNamespace(**base)
 
@@ -95,3 +96,10 @@ def test_the_contact_overrides_quiet_hours_and_zone() -> None:
 def test_local_time_in_the_recipients_zone() -> None:
     row = recipient(local_time="10:00", local_date="2030-01-15", time_zone="America/New_York")
     assert build(NOW, merge(None), row, 0).local_at == datetime(2030, 1, 15, 15, 0)
+
+
+def test_a_transactional_row_ignores_quiet_hours_unless_it_asked() -> None:
+    bot = merge(bot_row(o_quiet_start="22:00", o_quiet_end="08:00"))
+    assert build(NOW, bot, recipient(broadcast_id=None), 0).quiet_policy == el.QUIET_IGNORE
+    asked = recipient(broadcast_id=None, row_quiet_policy="skip")
+    assert build(NOW, bot, asked, 0).quiet_policy == el.QUIET_SKIP

@@ -189,3 +189,56 @@ def test_frequency_cap_across_two_broadcasts(
     assert status_counts(db, second) == Counter({"UNAVAILABLE": 2})
     assert {e for _, e in statuses(db, second).values()} == {"FREQUENCY_CAP"}
     wait_for(lambda: len(fake_telegram.messages()) == 3)
+
+
+def test_transactional_ignores_quiet_hours_unless_asked(
+    live: LiveService, fake_telegram: Any, db: Any, clock: Clock
+) -> None:
+    clock.set(DAY.replace(hour=23, minute=0))  # 23:00 UTC: inside 22:00-08:00 UTC
+    token = "580001"
+    app = setup_bot(live, fake_telegram, [token])
+    http = live.http
+    quiet = {"quietHours": {"start": "22:00", "end": "08:00"}}
+    assert http.put("/v1/policies", json=quiet).status_code == 200
+    msg = create_message(http, "Code")
+
+    def smartsend(**extra: Any) -> str:
+        r = http.post(
+            f"/v1/message/{msg}/smartsend",
+            json={"appId": app, "recipients": [{"locator": token}], **extra},
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["results"][0]["requestId"])
+
+    def status(request_id: str) -> str:
+        r = http.get("/v1/message/status", params={"ids": request_id})
+        return str(r.json()["results"][0]["status"])
+
+    plain = smartsend()
+    wait_for(lambda: status(plain) == "DELIVERED", timeout=20)
+    skipped = smartsend(quietHoursPolicy="skip")
+    wait_for(lambda: status(skipped) == "UNAVAILABLE", timeout=20)
+    deferred = smartsend(quietHoursPolicy="defer")
+    wait_for(lambda: _row_status(db, deferred) == "WAITING", timeout=20)
+    assert status(deferred) == "IN_QUEUE"
+    clock.set(DAY.replace(day=16, hour=8, minute=1))
+    wait_for(lambda: status(deferred) == "DELIVERED", timeout=20)
+    assert len(fake_telegram.messages()) == 2
+    bad = http.post(
+        f"/v1/message/{msg}/smartsend",
+        json={"appId": app, "recipients": [{"locator": token}], "quietHoursPolicy": "later"},
+    )
+    assert bad.status_code == 400
+
+
+def _row_status(db: Any, request_id: str) -> str:
+    from sqlalchemy import select
+
+    from hushcast.delivery.models import deliveries
+
+    with db.read() as conn:
+        return str(
+            conn.execute(
+                select(deliveries.c.status).where(deliveries.c.request_id == request_id)
+            ).scalar_one()
+        )

@@ -99,6 +99,11 @@ def before_send(job: Job, state: PreSendState | None) -> Decision:
         parked = _eligibility(state)
         if parked is not None:
             return parked
+    elif state.facts is not None:
+        # A transactional row whose request asked to respect quiet hours.
+        parked = _as_decision(el.check_transactional(state.facts))
+        if parked is not None:
+            return parked
     if state.message_version is None:
         return template_failed("the message was deleted")
     return SEND
@@ -113,7 +118,12 @@ def _eligibility(state: PreSendState) -> Decision | None:
         if state.muted_until is not None:
             return _skip(st.CHANNEL_WAS_MUTED, "The chat was muted when the message was due")
         return None
-    out = el.check(state.facts, token_active=state.token_active, muted_until=state.muted_until)
+    return _as_decision(
+        el.check(state.facts, token_active=state.token_active, muted_until=state.muted_until)
+    )
+
+
+def _as_decision(out: el.Outcome) -> Decision | None:
     if out.verdict is el.Verdict.PASS:
         return None
     if out.verdict is el.Verdict.SKIP:

@@ -156,6 +156,23 @@ class Facts:
     sent_in_period: int = 0  # broadcast messages delivered to this chat in the period
 
 
+def check_transactional(facts: Facts) -> Outcome:
+    """A transactional row that asked to respect quiet hours: that step alone (mute and
+    caps never apply to transactional messages)."""
+    return _quiet_hours(facts) or PASS
+
+
+def _quiet_hours(facts: Facts) -> Outcome | None:
+    if facts.quiet_policy == QUIET_IGNORE:
+        return None
+    end = quiet_until(facts.now, facts.zone, facts.quiet)
+    if end is None:
+        return None
+    if facts.quiet_policy == QUIET_SKIP:
+        return Outcome(Verdict.SKIP, st.QUIET_HOURS, "Inside the recipient's quiet hours")
+    return Outcome(Verdict.WAIT, until=end)
+
+
 def check(facts: Facts, *, token_active: bool | None, muted_until: datetime | None) -> Outcome:
     """The pipeline for one broadcast row, in its fixed order."""
     now = facts.now
@@ -173,12 +190,9 @@ def check(facts: Facts, *, token_active: bool | None, muted_until: datetime | No
         return Outcome(
             Verdict.SKIP, st.CHANNEL_WAS_MUTED, "The chat was muted when the message was due"
         )
-    if facts.quiet_policy != QUIET_IGNORE:
-        end = quiet_until(now, facts.zone, facts.quiet)
-        if end is not None:
-            if facts.quiet_policy == QUIET_SKIP:
-                return Outcome(Verdict.SKIP, st.QUIET_HOURS, "Inside the recipient's quiet hours")
-            return Outcome(Verdict.WAIT, until=end)
+    quiet = _quiet_hours(facts)
+    if quiet is not None:
+        return quiet
     if facts.cap is not None and facts.sent_in_period >= facts.cap:
         return Outcome(
             Verdict.SKIP,

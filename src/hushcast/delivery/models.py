@@ -49,6 +49,9 @@ deliveries = Table(
     Column("created_at", DateTime, nullable=False),
     Column("finished_at", DateTime, nullable=True),
     Column("clicked_at", DateTime, nullable=True),
+    # Transactional rows only: the request asked to respect quiet hours (defer | skip);
+    # NULL: ignore them (the default). Broadcast rows take it from their broadcast.
+    Column("quiet_hours_policy", String(8), nullable=True),
     Index("ix_deliveries_claim", "app_id", "status", "priority", "id"),
     Index("ix_deliveries_broadcast_status", "broadcast_id", "status", "id"),
     # At most one delivery per (broadcast, chat id): planning skips a chat already

@@ -47,6 +47,12 @@ def merge(row: Any) -> BotDefaults:
     return BotDefaults(row.o_time_zone, quiet, cap, period)
 
 
+def _quiet_policy(row: Any) -> str:
+    if row.broadcast_id is None:  # transactional: only when the request asked
+        return str(row.row_quiet_policy or el.QUIET_IGNORE)
+    return str(row.quiet_hours_policy or el.QUIET_DEFER)
+
+
 def build(now: datetime, bot: BotDefaults, row: Any, sent: int) -> el.Facts:
     """One broadcast row's facts from ``repo.recipient_rows``'s row."""
     zone = el.zone_or_default(row.time_zone, bot.zone_name)
@@ -60,7 +66,7 @@ def build(now: datetime, bot: BotDefaults, row: Any, sent: int) -> el.Facts:
         zone=zone,
         mute_policy=row.mute_policy or el.MUTE_SKIP,
         hold_until=row.hold_until,
-        quiet_policy=row.quiet_hours_policy or el.QUIET_DEFER,
+        quiet_policy=_quiet_policy(row),
         quiet=contact_quiet if contact_quiet is not None else bot.quiet,
         local_at=local_at,
         cap=bot.cap,
@@ -80,7 +86,8 @@ def gather(
     counts: dict[str, int] = {}
     if bot.cap is not None and bot.cap_period_s is not None:
         since = now - timedelta(seconds=bot.cap_period_s)
-        counts = repo.sent_since(conn, app_id, [t for i, t in targets if i in rows], since)
+        capped = [t for i, t in targets if i in rows and rows[i].broadcast_id is not None]
+        counts = repo.sent_since(conn, app_id, capped, since)
     return {
         row_id: build(now, bot, rows[row_id], counts.get(token, 0))
         for row_id, token in targets

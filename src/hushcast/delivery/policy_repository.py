@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from hushcast.bots.models import apps
 from hushcast.broadcasts.models import broadcasts
@@ -83,12 +83,15 @@ def bot_policies(conn: Connection, app_id: int) -> Any:
 
 
 def recipient_rows(conn: Connection, row_ids: Sequence[int]) -> dict[int, Any]:
-    """Per broadcast row: its broadcast's policies, its contact's zone and quiet hours."""
+    """Per row that has policies (every broadcast row; a transactional row that asked to
+    respect quiet hours): its broadcast's policies, its contact's zone and quiet hours."""
     found: dict[int, Any] = {}
     for i in range(0, len(row_ids), _CHUNK):
         rows = conn.execute(
             select(
                 deliveries.c.id,
+                deliveries.c.broadcast_id,
+                deliveries.c.quiet_hours_policy.label("row_quiet_policy"),
                 broadcasts.c.mute_policy,
                 broadcasts.c.hold_until,
                 broadcasts.c.quiet_hours_policy,
@@ -99,14 +102,20 @@ def recipient_rows(conn: Connection, row_ids: Sequence[int]) -> dict[int, Any]:
                 contact_quiet_hours.c.quiet_end,
             )
             .select_from(
-                deliveries.join(broadcasts, broadcasts.c.id == deliveries.c.broadcast_id)
+                deliveries.outerjoin(broadcasts, broadcasts.c.id == deliveries.c.broadcast_id)
                 .outerjoin(contacts, contacts.c.id == deliveries.c.contact_id)
                 .outerjoin(
                     contact_quiet_hours,
                     contact_quiet_hours.c.contact_id == deliveries.c.contact_id,
                 )
             )
-            .where(deliveries.c.id.in_(list(row_ids[i : i + _CHUNK])))
+            .where(
+                deliveries.c.id.in_(list(row_ids[i : i + _CHUNK])),
+                or_(
+                    deliveries.c.broadcast_id.is_not(None),
+                    deliveries.c.quiet_hours_policy.is_not(None),
+                ),
+            )
         )
         found.update({int(r.id): r for r in rows})
     return found

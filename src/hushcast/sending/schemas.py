@@ -26,6 +26,10 @@ class SmartsendBodyDoc(BaseModel):
     appId: str | None = Field(
         default=None, description="Bot app uuid; may be omitted when the organisation has one bot"
     )
+    quietHoursPolicy: str | None = Field(
+        default=None,
+        description="ignore (default), defer or skip the recipients' quiet hours (docs/policies.md)",
+    )
 
 
 class TestSendBodyDoc(BaseModel):

@@ -19,6 +19,7 @@ from hushcast.core.chat_ids import parse_chat_id
 from hushcast.core.errors import BadRequest, NotFound
 from hushcast.core.ids import positive_int
 from hushcast.core.timeutil import utcnow
+from hushcast.delivery import eligibility as el
 from hushcast.delivery import status as st
 from hushcast.delivery.wakeup import notify_work
 from hushcast.sending import repository as repo
@@ -36,6 +37,7 @@ NOT_FOUND = "NOT_FOUND"
 CONTACT_NOT_FOUND = "Contact not found"
 NO_ACTIVE_TOKEN = "Contact has no active Telegram token for this bot"
 BAD_JSON_PARAM = "jsonParam must be a JSON object encoded as a string"
+BAD_QUIET_POLICY = "quietHoursPolicy must be defer, skip or ignore"
 EMAIL_NOT_SENT = (
     "email must be false: this service sends Telegram messages only, never e-mail "
     "(send email=false or leave it out; recipients are chat ids, contactIds or "
@@ -188,6 +190,8 @@ def queue(
     message_id: int,
     targets: list[Target],
     kind: str,
+    *,
+    quiet_policy: str | None = None,
 ) -> SendResponse:
     """One delivery row per resolved token; results in input order (one per token)."""
     registered = repo.tokens_of_app(conn, app_id, [t.locator for t in targets if t.locator])
@@ -219,6 +223,7 @@ def queue(
                 "request_id": request_id,
                 "external_request_id": target.external_request_id,
                 "json_param": target.json_param,
+                "quiet_hours_policy": quiet_policy,
                 "status": st.IN_QUEUE,
                 "attempts": 0,
                 "available_at": now,
@@ -255,13 +260,29 @@ def queue(
     return SendResponse(id=message_id, results=results)
 
 
+def parse_quiet_hours_policy(body: dict[str, Any]) -> str | None:
+    """Transactional messages ignore quiet hours unless the request asks: "defer" (wait
+    for their end) or "skip" (QUIET_HOURS). None: ignore (the default)."""
+    value = body.get("quietHoursPolicy")
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.strip().lower() not in el.QUIET_POLICIES:
+        raise BadRequest(BAD_QUIET_POLICY)
+    policy = value.strip().lower()
+    return None if policy == el.QUIET_IGNORE else policy
+
+
 def smartsend(conn: Connection, org_id: int, message_id: int, body: dict[str, Any]) -> SendResponse:
-    """Checks in order: message, recipients shape, email flag, app; then queues."""
+    """Checks in order: message, recipients shape, email flag, quietHoursPolicy, app; then
+    queues."""
     require_message(conn, org_id, message_id)
     targets = parse_recipients(body)
     check_email_flag(body)
+    quiet = parse_quiet_hours_policy(body)
     app = app_for_org(conn, org_id, body.get("appId"))
-    return queue(conn, org_id, int(app.id), message_id, targets, st.KIND_SMARTSEND)
+    return queue(
+        conn, org_id, int(app.id), message_id, targets, st.KIND_SMARTSEND, quiet_policy=quiet
+    )
 
 
 def send_test(conn: Connection, org_id: int, message_id: int, body: dict[str, Any]) -> SendResponse:

@@ -86,6 +86,7 @@ def upgrade() -> None:
     op.add_column("broadcasts", sa.Column("quiet_hours_policy", sa.String(8), nullable=True))
     op.add_column("broadcasts", sa.Column("local_time", sa.String(5), nullable=True))
     op.add_column("broadcasts", sa.Column("local_date", sa.String(10), nullable=True))
+    op.add_column("deliveries", sa.Column("quiet_hours_policy", sa.String(8), nullable=True))
     parked = sa.text("status IN ('WAITING', 'HELD')")
     op.create_index(
         "ix_deliveries_parked",
@@ -116,6 +117,10 @@ def downgrade() -> None:
     op.drop_index("ix_deliveries_sent_chat", table_name="deliveries")
     op.drop_index("ix_deliveries_held_token", table_name="deliveries")
     op.drop_index("ix_deliveries_parked", table_name="deliveries")
+    with op.batch_alter_table(
+        "deliveries", table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
+        batch_op.drop_column("quiet_hours_policy")
     with op.batch_alter_table(
         "broadcasts", table_kwargs={"sqlite_autoincrement": True}
     ) as batch_op:
