@@ -127,3 +127,17 @@ def test_a_chat_muted_again_after_its_release_is_held_again(
     assert (d.action, d.status) == (Action.PARK, st.HELD)
     assert d.until is not None and state.muted_until is not None
     assert d.until == state.muted_until
+
+
+def test_release_due_is_bounded_per_sweep(client: TestClient, db: Database, app_uuid: str) -> None:
+    bid, mid = _hold_broadcast(client, db, app_uuid)
+    for token in ("a", "b", "c"):
+        rid = add_delivery(
+            db, app_uuid=app_uuid, message_id=mid, token=token, status=st.IN_QUEUE, broadcast_id=bid
+        )
+        _park(db, rid, st.WAITING, timedelta(seconds=-1))
+    aid = app_id(db, app_uuid)
+    with db.transaction() as conn:
+        assert holds.release_due(conn, aid, utcnow(), limit=2) == 2
+    with db.transaction() as conn:
+        assert holds.release_due(conn, aid, utcnow(), limit=2) == 1

@@ -47,6 +47,12 @@ def release_app_uuid(
     return 0 if app_id is None else release(conn, app_id, tokens, now)
 
 
-def release_due(conn: Connection, app_id: int, now: datetime) -> int:
-    """Parked rows of the bot whose moment has come, back to the queue."""
-    return repo.release_due(conn, app_id, now)
+# Rows brought back per sweep: many claims' worth (a claim is at most WORKER_BATCH_SIZE),
+# few enough that the claim transaction it runs in stays in the milliseconds.
+DUE_PER_SWEEP = 5000
+
+
+def release_due(conn: Connection, app_id: int, now: datetime, limit: int = DUE_PER_SWEEP) -> int:
+    """Parked rows of the bot whose moment has come, back to the queue (at most ``limit``
+    per call: the rest come with the next claims)."""
+    return repo.release_due(conn, app_id, now, limit)

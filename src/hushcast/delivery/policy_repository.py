@@ -43,16 +43,26 @@ def held_app_of_uuid(conn: Connection, org_id: int, app_uuid: str) -> int | None
     return None if row is None else int(row[0])
 
 
-def release_due(conn: Connection, app_id: int, now: datetime) -> int:
-    """WAITING and HELD rows whose moment has come back to the queue (ix_deliveries_parked):
-    a quiet-hours end, a local time, a timed mute's end, a hold deadline."""
-    result = conn.execute(
-        update(deliveries)
+def release_due(conn: Connection, app_id: int, now: datetime, limit: int) -> int:
+    """Up to ``limit`` WAITING and HELD rows whose moment has come, earliest first, back to
+    the queue (ix_deliveries_parked): a quiet-hours end, a local time, a timed mute's end,
+    a hold deadline. Bounded so that the claim it precedes stays short when a large
+    number come due at once (the rest follow with the next claims)."""
+    due = (
+        select(deliveries.c.id)
         .where(
             deliveries.c.app_id == app_id,
             deliveries.c.status.in_(st.PARKED_STATUSES),
             deliveries.c.available_at <= now,
         )
+        .order_by(deliveries.c.available_at)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    result = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(due.scalar_subquery()))
         .values(status=st.IN_QUEUE)
     )
     return int(result.rowcount or 0)
