@@ -26,9 +26,11 @@ lock:
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^py-spy' > requirements.lock
 
+# FAKE_TELEGRAM=1: send through a fake Telegram Bot API in the same process (README's
+# Quick start); any bot token works and nothing reaches Telegram.
 run: $(VENV)/.installed
 	mkdir -p var
-	$(BIN)/hushcast serve
+	$(BIN)/hushcast serve $(if $(FAKE_TELEGRAM),--fake-telegram)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests

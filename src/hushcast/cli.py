@@ -6,19 +6,41 @@ import gc
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from hushcast.cli_help import conventional_help
 from hushcast.core.config import get_settings
 from hushcast.core.db import Database, create_database
 
+conventional_help()
 app = typer.Typer(help="Hushcast: Telegram broadcasts and transactional messages with mute.")
 keys_app = typer.Typer(help="API keys.")
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        sys.stdout.write(f"hushcast {version('hushcast')}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Hushcast: Telegram broadcasts and transactional messages with mute."""
 
 
 def _db() -> Database:
@@ -40,14 +62,55 @@ def migrate() -> None:
     db.dispose()
 
 
+def port_taken(host: str, port: int) -> bool:
+    """Whether another process listens on host:port (checked before start-up so the user
+    gets one line instead of uvicorn's traceback-like log)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def exit_if_port_taken(host: str, port: int, what: str) -> None:
+    if port and port_taken(host, port):
+        err.print(
+            f"[red]Error: {what} cannot listen on {host}:{port}: the port is in use "
+            "(another hushcast?). Stop that process or pass --port.[/red]"
+        )
+        raise typer.Exit(1)
+
+
+def database_note(url: str) -> str:
+    """Where a SQLite database really is (a relative default depends on the directory)."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        return f"SQLite database {Path(url[len(prefix) :]).resolve()}"
+    if url.startswith(prefix):
+        return f"SQLite database {url[len(prefix) - 1 :]}"
+    return "database " + url.split("@")[-1]
+
+
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on", metavar="HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on", metavar="PORT")] = 8000,
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Do not run the delivery worker")
     ] = False,
-    log_level: Annotated[str, typer.Option(help="Log level")] = "info",
+    fake_telegram: Annotated[
+        bool,
+        typer.Option(
+            "--fake-telegram",
+            help="Send through a fake Telegram Bot API started in this process (any bot "
+            "token works; nothing reaches Telegram): for a first try and demos",
+        ),
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="Log level", metavar="LEVEL")] = "info",
 ) -> None:
     """Runs the HTTP API (and, unless --no-worker, the delivery worker)."""
     import uvicorn
@@ -59,7 +122,19 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    exit_if_port_taken(host, port, "Hushcast")
     settings = get_settings()
+    if settings.database_url.startswith("sqlite:///./var/"):
+        Path("var").mkdir(exist_ok=True)
+    err.print(f"Using {database_note(settings.database_url)}")
+    fake = None
+    if fake_telegram:
+        from hushcast.telegram.fake_server import FakeTelegramConfig
+        from hushcast.telegram.testing import FakeTelegramThread
+
+        fake = FakeTelegramThread(FakeTelegramConfig(accept_any_token=True))
+        settings = settings.model_copy(update={"telegram_api_url": fake.start()})
+        err.print(f"Fake Telegram Bot API on {fake.base_url} (any bot token is accepted)")
     db = _db()
     _migrate(db)
     with db.transaction() as conn:
@@ -74,12 +149,36 @@ def serve(
                 "(readable by this user only): store it safely, then delete the file",
                 written,
             )
-    err.print(f"Hushcast listening on [bold]http://{host}:{port}[/bold]  (API docs: /docs)")
     application = create_app(settings, run_worker=not no_worker)
     # Start-up objects never become garbage: keep the cyclic GC's full collections
     # (tens of ms, felt as latency spikes) to what requests create.
     gc.freeze()
-    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
+    server = _announcing_server(
+        uvicorn.Config(application, host=host, port=port, log_level=log_level, access_log=False)
+    )
+    try:
+        server.run()
+    finally:
+        if fake is not None:
+            fake.stop()
+    if not server.started:
+        raise typer.Exit(1)
+
+
+def _announcing_server(config: Any) -> Any:
+    """uvicorn's server that says "listening" once its socket is bound, not before."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                err.print(
+                    f"Hushcast listening on [bold]http://{config.host}:{config.port}[/bold]  "
+                    "(API docs: /docs, dashboard: /ui)"
+                )
+
+    return Server(config)
 
 
 @app.command()
@@ -183,9 +282,11 @@ def keys_revoke(key_id: int) -> None:
 
 # Commands that drive a running service through its HTTP API, and the demo.
 from hushcast.cli_client import register as _register_client_commands  # noqa: E402
+from hushcast.cli_resources import register as _register_resource_commands  # noqa: E402
 from hushcast.demo import demo as _demo  # noqa: E402
 
 _register_client_commands(app)
+_register_resource_commands(app)
 app.command("demo")(_demo)
 
 

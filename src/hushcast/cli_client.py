@@ -161,7 +161,12 @@ def api_errors() -> Iterator[None]:
         yield
     except ApiFailure as exc:
         prefix = f"Error {exc.status}: " if exc.status else "Error: "
-        err.print(f"[red]{prefix}{_escape(exc.detail)}[/red]")
+        hint = ""
+        if exc.status == 401:
+            hint = (
+                " (check --key or HUSHCAST_API_KEY; `hushcast keys create --org NAME` makes a key)"
+            )
+        err.print(f"[red]{prefix}{_escape(exc.detail)}{_escape(hint)}[/red]")
         raise typer.Exit(1) from None
 
 
@@ -173,23 +178,6 @@ def _escape(text: str) -> str:
 
 # --------------------------------------------------------------------------------------------
 # apps
-
-
-def apps(url: UrlOption = DEFAULT_URL, key: KeyOption = None) -> None:
-    """Lists the organisation's bots with subscriber and mute counts."""
-    with _client(url, key) as client, api_errors():
-        items = client.get("/v1/apps")
-    table = Table("appUuid", "username", "subscribers", "mutedNow", title="Bots")
-    for item in items:
-        table.add_row(
-            str(item.get("appUuid")),
-            "@" + str(item.get("botUsername") or ""),
-            _num(item.get("subscribers")),
-            _num(item.get("mutedNow")),
-        )
-    Console().print(table)
-    if not items:
-        err.print('No bots yet: connect one with POST /v1/apps {"botToken": ...}.')
 
 
 def _num(value: Any) -> str:
@@ -408,7 +396,8 @@ def broadcast_send(
         except KeyboardInterrupt:
             err.print(f"Stopped following; broadcast {bid} goes on.")
             raise typer.Exit(130) from None
-    Console().print(counters_table(final, title=f"Broadcast {bid}: {final.get('status')}"))
+    # stderr: stdout holds the id alone, for BID=$(hushcast broadcast send ... --follow).
+    err.print(counters_table(final, title=f"Broadcast {bid}: {final.get('status')}"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -571,13 +560,8 @@ def tokens_import(
     if "token" not in header:
         err.print(f"[red]{_escape(str(file))}: the header needs a 'token' column.[/red]")
         raise typer.Exit(2)
+    # No identifier column is fine: each bare chat id gets a contact of its own.
     columns = [c for c in TOKEN_ID_COLUMNS if c in header]
-    if not columns:
-        err.print(
-            f"[red]{_escape(str(file))}: the header needs at least one of "
-            f"{', '.join(TOKEN_ID_COLUMNS)}.[/red]"
-        )
-        raise typer.Exit(2)
     total = _count_records(file)
     totals = dict.fromkeys(RESULT_FIELDS, 0)
     imported = 0
@@ -625,7 +609,6 @@ def _print_totals(totals: dict[str, int], rows: int) -> None:
 
 def register(app: typer.Typer) -> None:
     """Adds the HTTP-API commands to the main ``hushcast`` app."""
-    app.command("apps")(apps)
     app.command("mute")(mute)
     app.command("unmute")(unmute)
     app.command("report")(report)
