@@ -48,11 +48,18 @@ def print_id(value: Any) -> None:
     sys.stdout.flush()
 
 
+# Ids and uuids are copied into the next command: never cut nor wrapped (other columns
+# wrap instead, even at 80 columns).
+_WHOLE = {"appUuid": 36, "id": 6, "broadcastId": 11}
+
+
 def _table(*columns: str, title: str) -> Table:
     table = Table(title=title)
     for name in columns:
-        # Ids and uuids are copied into the next command: never cut or wrapped.
-        table.add_column(name, no_wrap=True, overflow="fold")
+        if name in _WHOLE:
+            table.add_column(name, no_wrap=True, min_width=_WHOLE[name])
+        else:
+            table.add_column(name, overflow="fold")
     return table
 
 
