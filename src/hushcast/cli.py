@@ -203,27 +203,18 @@ def worker(
         uvloop.run(run_worker_process(get_settings()))
 
 
-@app.command("fake-telegram")
-def fake_telegram(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8081,
-    no_limits: Annotated[
-        bool, typer.Option("--no-limits", help="Do not enforce rate limits")
-    ] = False,
-    latency_ms: Annotated[float, typer.Option(help="Added latency per send")] = 0.0,
-    accept_any_token: Annotated[
-        bool,
-        typer.Option("--accept-any-token/--strict-tokens", help="Accept any well-formed bot token"),
-    ] = True,
-) -> None:
-    """Runs the fake Telegram Bot API server (for tests, demos and your own CI)."""
-    from hushcast.telegram.fake_server import FakeTelegramConfig, run_fake_server
+@app.command(
+    "fake-telegram",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def fake_telegram(ctx: typer.Context) -> None:
+    """Runs the fake Telegram Bot API server, for tests, demos and your own CI (--help: every
+    option and the control API)."""
+    from hushcast.telegram.fake_server import main as fake_main
 
-    config = FakeTelegramConfig(
-        enforce_limits=not no_limits, latency_ms=latency_ms, accept_any_token=accept_any_token
-    )
-    err.print(f"Fake Telegram Bot API on http://{host}:{port}")
-    run_fake_server(host, port, config)
+    # The same parser as `python -m hushcast.telegram.fake_server`: same options, defaults.
+    fake_main(list(ctx.args), prog="hushcast fake-telegram")
 
 
 @keys_app.command("create")
