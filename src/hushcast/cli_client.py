@@ -376,11 +376,19 @@ def broadcast_send(
     follow: Annotated[
         bool, typer.Option("--follow", help="Show progress until the broadcast ends")
     ] = False,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start", metavar="DATETIME", help="Start then (UTC, e.g. 2027-01-15T09:00), not now"
+        ),
+    ] = None,
     url: UrlOption = DEFAULT_URL,
     key: KeyOption = None,
 ) -> None:
     """Starts a broadcast of a message to a bot's subscribers; prints its id."""
     body: dict[str, Any] = {"messageId": message_id, "appId": app_uuid}
+    if start:
+        body["startDate"] = start
     if group:
         body["groups"] = list(group)
     with _client(url, key) as client, api_errors():
