@@ -5,7 +5,8 @@ shell, so variables carry over); ``<!-- readme-test: serve -->`` marks the block
 the service (the test starts it itself, from the same Makefile line). Every other ```sh
 block must say why it is not run: ``<!-- readme-test: skip REASON -->``.
 
-In a run block, each ``curl`` shows its answer right after it as a comment::
+In a run block, each ``curl`` that starts a line shows its answer right after it as a
+comment (one inside ``$(...)`` gives its answer to the shell instead)::
 
     curl -s -u x:$KEY $HC/v1/apps/$APP
     # 200 {"appUuid": "...", "name": "Shop bot",
@@ -93,7 +94,7 @@ def parse_expected(code_lines: list[str], first_line: int) -> list[Expected]:
     k = 0
     while k < len(code_lines):
         line = code_lines[k]
-        if re.search(r"(^|[\s$(])curl\s", line):
+        if line.lstrip().startswith("curl "):  # `X=$(curl ...)` keeps its answer: not shown
             curls += 1
         m = _RESPONSE.match(line)
         if m is None:
@@ -118,7 +119,11 @@ def script(blocks: list[Block]) -> str:
     after the body, and each block announces itself, so output is attributed."""
     head = [
         "set -euo pipefail",
-        f"curl() {{ command curl \"$@\" -w '\\n{STATUS_MARK}%{{http_code}}\\n'; }}",
+        # Only a curl of the script itself prints its status: one inside $(...) or a pipe
+        # (BASH_SUBSHELL > 0) hands its answer to the command around it untouched.
+        "curl() { if [ $BASH_SUBSHELL -eq 0 ]; then "
+        f"command curl \"$@\" -w '\\n{STATUS_MARK}%{{http_code}}\\n'; "
+        'else command curl "$@"; fi; }',
     ]
     body = []
     for n, block in enumerate(blocks):
