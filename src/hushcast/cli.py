@@ -43,8 +43,41 @@ def main(
     """Hushcast: Telegram broadcasts and transactional messages with mute."""
 
 
-def _db() -> Database:
-    return create_database(get_settings().database_url, pool_size=2)
+def _db(*, announce: bool = False, must_exist: bool = False) -> Database:
+    """The configured database. ``announce``: say which one (a relative SQLite default
+    depends on the directory the command runs in). ``must_exist``: a database without our
+    tables is a one-line error, not a traceback, and no empty SQLite file is left behind."""
+    url = get_settings().database_url
+    if announce:
+        err.print(f"Using {database_note(url)}")
+    path = _sqlite_path(url)
+    if must_exist and path is not None and not path.exists():
+        _no_tables(url)
+    if path is not None and not must_exist:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    db = create_database(url, pool_size=2)
+    if must_exist:
+        from sqlalchemy import inspect
+
+        if not inspect(db.engine).has_table("api_keys"):
+            db.dispose()
+            _no_tables(url)
+    return db
+
+
+def _sqlite_path(url: str) -> Path | None:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or ":memory:" in url:
+        return None
+    return Path(url[len(prefix) :].split("?")[0]).resolve()
+
+
+def _no_tables(url: str) -> None:
+    err.print(
+        f"[red]Error: {database_note(url)} has no Hushcast tables: run `hushcast migrate` "
+        "(or `hushcast serve`) first, or set HUSHCAST_DATABASE_URL.[/red]"
+    )
+    raise typer.Exit(1)
 
 
 def _migrate(db: Database) -> None:
@@ -56,7 +89,7 @@ def _migrate(db: Database) -> None:
 @app.command()
 def migrate() -> None:
     """Applies pending database migrations."""
-    db = _db()
+    db = _db(announce=True)
     _migrate(db)
     err.print("[green]Database is up to date.[/green]")
     db.dispose()
@@ -76,11 +109,11 @@ def port_taken(host: str, port: int) -> bool:
     return False
 
 
-def exit_if_port_taken(host: str, port: int, what: str) -> None:
+def exit_if_port_taken(host: str, port: int, what: str, flag: str = "--port") -> None:
     if port and port_taken(host, port):
         err.print(
             f"[red]Error: {what} cannot listen on {host}:{port}: the port is in use "
-            "(another hushcast?). Stop that process or pass --port.[/red]"
+            f"(another hushcast?). Stop that process or pick another port ({flag}).[/red]"
         )
         raise typer.Exit(1)
 
@@ -124,8 +157,6 @@ def serve(
     )
     exit_if_port_taken(host, port, "Hushcast")
     settings = get_settings()
-    if settings.database_url.startswith("sqlite:///./var/"):
-        Path("var").mkdir(exist_ok=True)
     err.print(f"Using {database_note(settings.database_url)}")
     fake = None
     if fake_telegram:
@@ -225,7 +256,7 @@ def keys_create(
     """Creates an API key and prints it alone on stdout."""
     from hushcast.orgs.service import create_key
 
-    db = _db()
+    db = _db(announce=True)
     _migrate(db)
     with db.transaction() as conn:
         _, key = create_key(conn, org, name)
@@ -238,7 +269,7 @@ def keys_list() -> None:
     """Lists API keys (their prefixes; keys themselves are not stored)."""
     from hushcast.orgs import repository
 
-    db = _db()
+    db = _db(must_exist=True)
     with db.read() as conn:
         rows = repository.list_keys(conn)
     db.dispose()
@@ -261,7 +292,7 @@ def keys_revoke(key_id: int) -> None:
     from hushcast.core.timeutil import utcnow
     from hushcast.orgs import repository
 
-    db = _db()
+    db = _db(must_exist=True)
     with db.transaction() as conn:
         done = repository.revoke_key(conn, key_id, utcnow())
     db.dispose()

@@ -421,6 +421,7 @@ def report(
     bucket: Annotated[
         str, typer.Option(help="Which contacts to download with --csv (e.g. all, errors)")
     ] = "all",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead")] = False,
     url: UrlOption = DEFAULT_URL,
     key: KeyOption = None,
 ) -> None:
@@ -430,6 +431,11 @@ def report(
             _download_csv(client, broadcast_id, bucket, csv_file)
             return
         data = client.get(f"/v1/broadcast/{broadcast_id}/report")
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
     print_report(data, Console())
 
 

@@ -135,3 +135,50 @@ def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Any) -> None:
     assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "x.db").exists()  # nothing created before the check
+
+
+def test_commands_on_a_database_without_tables_say_so(tmp_path: Any) -> None:
+    env = {"HUSHCAST_DATABASE_URL": f"sqlite:///{tmp_path}/none.db", "PATH": "/usr/bin"}
+    for args in (("keys", "list"), ("keys", "revoke", "1")):
+        done = subprocess.run(
+            hushcast_command(*args), env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 1, done.stderr
+        assert "has no Hushcast tables: run `hushcast migrate`" in " ".join(done.stderr.split())
+        assert str(tmp_path / "none.db") in done.stderr.replace("\n", "")
+        assert "Traceback" not in done.stderr
+    assert not (tmp_path / "none.db").exists()  # nothing created by a read
+
+    # migrate and keys create say which database they use (resolved, not ./var/...).
+    done = subprocess.run(
+        hushcast_command("keys", "create", "--org", "x"),
+        env={"PATH": "/usr/bin"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"Using SQLite database {tmp_path / 'var' / 'hushcast.db'}" in done.stderr.replace(
+        "\n", ""
+    )
+    assert done.stdout.startswith("hc_")
+
+
+def test_demo_on_a_busy_port_says_so_before_starting(tmp_path: Any) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            hushcast_command("demo", "--port", str(port), "--var-dir", str(tmp_path)),
+            env={"PATH": "/usr/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    flat = " ".join(done.stderr.split())
+    assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in flat
+    assert "make demo PORT=" in flat and "Traceback" not in flat
+    assert list(tmp_path.iterdir()) == []
