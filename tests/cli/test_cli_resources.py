@@ -163,22 +163,3 @@ def test_commands_on_a_database_without_tables_say_so(tmp_path: Any) -> None:
         "\n", ""
     )
     assert done.stdout.startswith("hc_")
-
-
-def test_demo_on_a_busy_port_says_so_before_starting(tmp_path: Any) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        done = subprocess.run(
-            hushcast_command("demo", "--port", str(port), "--var-dir", str(tmp_path)),
-            env={"PATH": "/usr/bin"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    assert done.returncode == 1
-    flat = " ".join(done.stderr.split())
-    assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in flat
-    assert "make demo PORT=" in flat and "Traceback" not in flat
-    assert list(tmp_path.iterdir()) == []
