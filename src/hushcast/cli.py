@@ -49,7 +49,7 @@ def _db(*, announce: bool = False, must_exist: bool = False) -> Database:
     tables is a one-line error, not a traceback, and no empty SQLite file is left behind."""
     url = get_settings().database_url
     if announce:
-        err.print(f"Using {database_note(url)}")
+        err.print(f"Using {database_note(url)}", soft_wrap=True)
     path = _sqlite_path(url)
     if must_exist and path is not None and not path.exists():
         _no_tables(url)
@@ -120,11 +120,9 @@ def exit_if_port_taken(host: str, port: int, what: str, flag: str = "--port") ->
 
 def database_note(url: str) -> str:
     """Where a SQLite database really is (a relative default depends on the directory)."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/"):
-        return f"SQLite database {Path(url[len(prefix) :]).resolve()}"
-    if url.startswith(prefix):
-        return f"SQLite database {url[len(prefix) - 1 :]}"
+    path = _sqlite_path(url)
+    if path is not None:
+        return f"SQLite database {path}"
     return "database " + url.split("@")[-1]
 
 
@@ -157,7 +155,7 @@ def serve(
     )
     exit_if_port_taken(host, port, "Hushcast")
     settings = get_settings()
-    err.print(f"Using {database_note(settings.database_url)}")
+    err.print(f"Using {database_note(settings.database_url)}", soft_wrap=True)
     fake = None
     if fake_telegram:
         from hushcast.telegram.fake_server import FakeTelegramConfig
@@ -206,7 +204,8 @@ def _announcing_server(config: Any) -> Any:
             if self.started:
                 err.print(
                     f"Hushcast listening on [bold]http://{config.host}:{config.port}[/bold]  "
-                    "(API docs: /docs, dashboard: /ui)"
+                    "(API docs: /docs, dashboard: /ui)",
+                    soft_wrap=True,
                 )
 
     return Server(config)
@@ -265,7 +264,9 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list() -> None:
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead")] = False,
+) -> None:
     """Lists API keys (their prefixes; keys themselves are not stored)."""
     from hushcast.orgs import repository
 
@@ -273,6 +274,22 @@ def keys_list() -> None:
     with db.read() as conn:
         rows = repository.list_keys(conn)
     db.dispose()
+    if as_json:
+        import json
+
+        items = [
+            {
+                "id": r.id,
+                "organisation": r.org_name,
+                "name": r.name,
+                "prefix": r.key_prefix,
+                "createdAt": str(r.created_at)[:19],
+                "revokedAt": str(r.revoked_at)[:19] if r.revoked_at else None,
+            }
+            for r in rows
+        ]
+        sys.stdout.write(json.dumps(items, indent=2) + "\n")
+        return
     table = Table("id", "organisation", "name", "prefix", "created", "revoked")
     for r in rows:
         table.add_row(

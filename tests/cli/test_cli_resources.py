@@ -9,11 +9,12 @@ import socket
 import subprocess
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
 from hushcast.cli import app
-from tests.support.processes import hushcast_command
+from tests.support.processes import free_port, hushcast_command, stop
 from tests.support.service import LiveService, new_bot_token
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -163,3 +164,39 @@ def test_commands_on_a_database_without_tables_say_so(tmp_path: Any) -> None:
         "\n", ""
     )
     assert done.stdout.startswith("hc_")
+    done = subprocess.run(
+        hushcast_command("keys", "list", "--json"),
+        env={"PATH": "/usr/bin"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    (key,) = json.loads(done.stdout)
+    assert key["organisation"] == "x" and done.stdout.count(key["prefix"]) == 1
+
+
+def test_serve_says_listening_once_it_is(tmp_path: Any) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        hushcast_command("serve", "--port", str(port), "--no-worker", "--log-level", "warning"),
+        env={"HUSHCAST_DATABASE_URL": f"sqlite:///{tmp_path}/s.db", "PATH": "/usr/bin"},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if "listening on" in line:
+                break
+        else:
+            raise AssertionError("".join(seen))
+        # The moment it says so, it answers.
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        assert f"Using SQLite database {tmp_path / 's.db'}" in "".join(seen)
+    finally:
+        stop(proc, 15)
