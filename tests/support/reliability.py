@@ -169,10 +169,12 @@ def kill_loop(
             holder = workers[lease_holder_pid(db)]
             time.sleep(rng.uniform(0.0, max_delay))
             stop(workers.pop(holder.pid), signal.SIGKILL)
-            # Let requests in flight reach the fake and be answered; the other worker
+            # Let requests in flight reach the fake and be answered (on a loaded
+            # machine that can take longer than the fake's latency); the other worker
             # cannot take over before the dead one's lease (renewed every lease_s / 3)
             # has run out.
             time.sleep(0.15)
+            wait_for(lambda: fake.stats()["in_flight"] == 0, timeout=10, interval=0.01)
             got = set(received())
             report.windows.append(len(got - final_tokens(db, bid)))
             report.sending_at_kill.append(count_status(db, bid, "SENDING"))
