@@ -223,6 +223,7 @@ def worker(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    err.print(f"Using {database_note(get_settings().database_url)}", soft_wrap=True)
     try:
         # uvloop (a uvicorn[standard] dependency) cuts the event loop's share of
         # each send; the worker's throughput is mostly event-loop work.
