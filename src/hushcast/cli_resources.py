@@ -17,7 +17,6 @@ from rich.table import Table
 
 from hushcast.cli_client import (
     DEFAULT_URL,
-    ApiClient,
     KeyOption,
     UrlOption,
     _client,
@@ -100,7 +99,9 @@ def apps_default(
 
 
 @apps_app.command("list")
-def apps_list(as_json: JsonOption = False, url: UrlOption = DEFAULT_URL, key: KeyOption = None):
+def apps_list(
+    as_json: JsonOption = False, url: UrlOption = DEFAULT_URL, key: KeyOption = None
+) -> None:
     """Lists the organisation's bots with subscriber and mute counts."""
     _list_apps(url, key, as_json)
 
@@ -219,7 +220,7 @@ def broadcast_list(
     Console().print(table)
 
 
-def _show(client: ApiClient, broadcast_id: int, view: dict[str, Any], as_json: bool) -> None:
+def _show(broadcast_id: int, view: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(view)
         return
@@ -242,7 +243,7 @@ def broadcast_show(
             view = follow_broadcast(client, broadcast_id)
         else:
             view = client.get(f"/v1/broadcast/{broadcast_id}")
-        _show(client, broadcast_id, view, as_json)
+    _show(broadcast_id, view, as_json)
 
 
 def _action(method: str, suffix: str, done: str) -> Any:
