@@ -242,3 +242,39 @@ def _row_status(db: Any, request_id: str) -> str:
                 select(deliveries.c.status).where(deliveries.c.request_id == request_id)
             ).scalar_one()
         )
+
+
+def test_quiet_hours_over_the_dst_night_in_new_york(
+    live: LiveService, fake_telegram: Any, db: Any, clock: Clock
+) -> None:
+    # 2031-03-09: New York springs forward (02:00 EST -> 03:00 EDT). At 23:00 EST on the
+    # 8th (04:00 UTC) the recipient is in quiet hours until 08:00 EDT = 12:00 UTC (not 13:00).
+    clock.set(datetime(2031, 3, 9, 4, 0))
+    token = "590001"
+    app = setup_bot(live, fake_telegram, [token])
+    http = live.http
+    set_zone(http, f"c-{token}", "America/New_York")
+    quiet = {"quietHours": {"start": "22:00", "end": "08:00"}}
+    assert http.put(f"/v1/apps/{app}/policies", json=quiet).status_code == 200
+    bid = broadcast(http, create_message(http, "Spring"), app)
+    wait_for(lambda: statuses(db, bid).get(token) == ("WAITING", None), timeout=20)
+    assert _available_at(db, bid, token) == datetime(2031, 3, 9, 12, 0)
+    clock.set(datetime(2031, 3, 9, 11, 59))  # 07:59 EDT: still quiet
+    assert statuses(db, bid)[token] == ("WAITING", None)
+    clock.set(datetime(2031, 3, 9, 12, 0, 30))
+    wait_for(lambda: broadcast_done(http, bid), timeout=20)
+    assert sent_to(fake_telegram) == Counter([token])
+
+
+def _available_at(db: Any, broadcast_id: int, token: str) -> datetime:
+    from sqlalchemy import select
+
+    from hushcast.delivery.models import deliveries
+
+    with db.read() as conn:
+        value = conn.execute(
+            select(deliveries.c.available_at).where(
+                deliveries.c.broadcast_id == broadcast_id, deliveries.c.token == token
+            )
+        ).scalar_one()
+    return value  # type: ignore[no-any-return]
