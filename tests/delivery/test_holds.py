@@ -10,6 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from hushcast.broadcasts.models import broadcasts
 from hushcast.core.db import Database
 from hushcast.core.timeutil import utcnow
 from hushcast.delivery import decide, holds
@@ -109,6 +110,8 @@ def test_a_chat_muted_again_after_its_release_is_held_again(
     assert client.post(mute, json={"token": "77", "duration": 600}).status_code == 200
     # ... and muted again before the worker sent it: the pre-send check holds it again,
     # until the new mute's end.
+    with db.transaction() as conn:  # running, as planning leaves it (no worker here)
+        conn.execute(update(broadcasts).where(broadcasts.c.id == bid).values(status=st.B_RUNNING))
     aid = app_id(db, app_uuid)
     state = asyncio.run(SqlDeliveryStore(db).pre_send_state(aid, [CheckItem(rid, "77")]))[rid]
     assert state.facts is not None and state.facts.mute_policy == "hold"
@@ -122,8 +125,8 @@ def test_a_chat_muted_again_after_its_release_is_held_again(
         broadcast_id=bid,
         attempts=0,
     )
-    running = type(state)(**{**state.__dict__, "broadcast_status": st.B_RUNNING})
-    d = decide.before_send(job, running)
+    assert state.broadcast_status == st.B_RUNNING
+    d = decide.before_send(job, state)
     assert (d.action, d.status) == (Action.PARK, st.HELD)
     assert d.until is not None and state.muted_until is not None
     assert d.until == state.muted_until

@@ -30,6 +30,10 @@ class BotDefaults:
     cap_period_s: int | None = None
 
 
+def _has_quiet(bot: BotDefaults) -> bool:
+    return bot.quiet is not None and bot.quiet.start != bot.quiet.end
+
+
 def merge(row: Any) -> BotDefaults:
     """``repo.bot_policies``'s row (or None) as the bot's effective defaults."""
     if row is None:
@@ -79,10 +83,16 @@ def gather(
     conn: Connection, app_id: int, targets: Sequence[tuple[int, str]], now: datetime
 ) -> dict[int, el.Facts]:
     """Facts of the broadcast rows among ``targets`` (row id, chat id it goes to now)."""
+    flags = repo.bot_policies(conn, app_id)
+    bot = merge(flags)
+    if flags is None or not (
+        flags.policy_broadcast or flags.contact_quiet or _has_quiet(bot) or bot.cap is not None
+    ):
+        # Nothing but Yespo's default could apply to this bot's rows: no per-row read.
+        return {}
     rows = repo.recipient_rows(conn, [i for i, _ in targets])
     if not rows:
         return {}
-    bot = merge(repo.bot_policies(conn, app_id))
     counts: dict[str, int] = {}
     if bot.cap is not None and bot.cap_period_s is not None:
         since = now - timedelta(seconds=bot.cap_period_s)

@@ -69,10 +69,29 @@ def release_due(conn: Connection, app_id: int, now: datetime, limit: int) -> int
 
 
 def bot_policies(conn: Connection, app_id: int) -> Any:
-    """The bot's overrides (``a_*``) and its organisation's defaults (``o_*``); None when
-    the bot is gone."""
+    """The bot's overrides (``a_*``) and its organisation's defaults (``o_*``), and whether
+    anything else could apply to its rows: a running broadcast that holds or sends at
+    local times (``policy_broadcast``), a contact of the organisation with its own quiet
+    hours (``contact_quiet``). None when the bot is gone."""
+    policy_broadcast = (
+        select(broadcasts.c.id)
+        .where(
+            broadcasts.c.app_id == apps.c.id,
+            broadcasts.c.status == st.B_RUNNING,
+            or_(broadcasts.c.mute_policy == "hold", broadcasts.c.local_time.is_not(None)),
+        )
+        .exists()
+    )
+    contact_quiet = (
+        select(contact_quiet_hours.c.contact_id)
+        .join(contacts, contacts.c.id == contact_quiet_hours.c.contact_id)
+        .where(contacts.c.organization_id == apps.c.organization_id)
+        .exists()
+    )
     return conn.execute(
         select(
+            policy_broadcast.label("policy_broadcast"),
+            contact_quiet.label("contact_quiet"),
             org_policies.c.time_zone.label("o_time_zone"),
             org_policies.c.quiet_start.label("o_quiet_start"),
             org_policies.c.quiet_end.label("o_quiet_end"),
