@@ -108,6 +108,7 @@ def api_router() -> APIRouter:
     from hushcast.mute.endpoints import router as mute
     from hushcast.reports.endpoints import router as reports
     from hushcast.sending.endpoints import router as sending
+    from hushcast.updates.endpoints import router as updates
     from hushcast.webhooks.endpoints import router as webhooks
     from hushcast.yespo.router import router as yespo
 
@@ -129,6 +130,7 @@ def api_router() -> APIRouter:
         sending,
         reports,
         webhooks,
+        updates,
         yespo,
     ):
         router.include_router(sub)
@@ -255,6 +257,9 @@ def create_app(
     from hushcast.tracking.endpoints import router as tracking_router
 
     app.include_router(tracking_router)
+    from hushcast.updates.endpoints import receiver as telegram_updates
+
+    app.include_router(telegram_updates)
     from hushcast.web.routes import router as web_router
     from hushcast.web.routes import static_files
 
