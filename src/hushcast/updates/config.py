@@ -14,6 +14,8 @@ class UpdatesSettings(BaseSettings):
     idle_s: float = 0.2
     # A relay endpoint that does not answer within this is a failure (retried).
     relay_timeout_s: float = 10.0
+    # Multiplies the relay's retry pauses (1 s, 2 s, 5 s ... 15 min); tests shorten them.
+    relay_backoff_scale: float = 1.0
     # The updates lease: another worker takes the bot's updates over after this long.
     lease_s: float = 30.0
     # Deep links (POST /v1/apps/{uuid}/links) are valid this long.

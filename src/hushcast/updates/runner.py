@@ -197,7 +197,9 @@ class UpdatesRunner:
                 state, next_at = "failed", None
             else:
                 state = "pending"
-                next_at = now + timedelta(seconds=decide.relay_delay(attempts))
+                next_at = now + timedelta(
+                    seconds=decide.relay_delay(attempts) * self.cfg.relay_backoff_scale
+                )
             await asyncio.to_thread(
                 self._relay_outcome, app_id, int(row.id), state, attempts, next_at, error
             )

@@ -1,0 +1,263 @@
+"""The updates API and the webhook receiver, over HTTP against the app, on SQLite and
+PostgreSQL, with the fake Telegram server."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from hushcast.core.db import Database
+from hushcast.updates.runner import UpdatesRunner
+from tests.support.checks import assert_problem, table_snapshot
+from tests.support.service import bearer
+from tests.support.updates import (
+    bot_call,
+    bot_token_of,
+    muted_until,
+    stored_updates,
+    token_state,
+    update_settings_row,
+)
+
+HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def webhook_on(client: TestClient, app_uuid: str, **extra: Any) -> dict[str, Any]:
+    r = client.put(f"/v1/apps/{app_uuid}/updates", json={"mode": "webhook", **extra})
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def secret_of(fake: Any, db: Database, app_uuid: str) -> str:
+    """The secret_token Telegram (the fake) was given with setWebhook."""
+    info = bot_call(fake, bot_token_of(db, app_uuid), "getWebhookInfo")["result"]
+    assert info["url"].endswith(f"/telegram/webhook/{app_uuid}")
+    bot_id = int(bot_token_of(db, app_uuid).split(":")[0])
+    secret: str = fake.server.updates.secrets[bot_id]
+    return secret
+
+
+def post_update(client: TestClient, app_uuid: str, secret: str | None, update: Any) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[HEADER] = secret
+    body = update if isinstance(update, bytes) else json.dumps(update).encode()
+    return client.post(f"/telegram/webhook/{app_uuid}", content=body, headers=headers)
+
+
+def start_update(update_id: int, chat_id: int, text: str = "/start") -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Ann", "username": "ann"},
+            "chat": {"id": chat_id, "type": "private", "first_name": "Ann"},
+            "date": 1,
+            "text": text,
+        },
+    }
+
+
+def apply_stored(db: Database, settings: Any) -> int:
+    """What the worker does after intake: apply the stored updates, in order."""
+    runner = UpdatesRunner(db, settings, "test-worker", lambda: ("unused",))
+    total = 0
+    from hushcast.updates.repository import active_apps
+
+    with db.read() as conn:
+        ids = active_apps(conn)
+    for app_id in ids:
+        total += runner._apply_pending(app_id)
+    return total
+
+
+def test_default_is_off_and_get_never_shows_secrets(client: TestClient, app_uuid: str) -> None:
+    r = client.get(f"/v1/apps/{app_uuid}/updates")
+    assert r.status_code == 200
+    assert r.json()["mode"] == "off" and r.json()["webhookUrl"] is None
+    body = webhook_on(
+        client, app_uuid, relayUrl="https://relay.example.com/in", relaySecret="relay-s3cret"
+    )
+    assert body["mode"] == "webhook" and body["relaySecretSet"] is True
+    assert body["webhookUrl"] == f"http://testserver/telegram/webhook/{app_uuid}"
+    got = client.get(f"/v1/apps/{app_uuid}/updates")
+    assert "relay-s3cret" not in got.text
+    assert got.json()["relayUrl"] == "https://relay.example.com/in"
+
+
+def test_setting_the_webhook_and_turning_it_off(
+    client: TestClient, app_uuid: str, fake_telegram: Any, db: Database
+) -> None:
+    webhook_on(client, app_uuid)
+    secret = secret_of(fake_telegram, db, app_uuid)
+    assert update_settings_row(db, app_uuid).webhook_secret == secret
+    r = client.put(f"/v1/apps/{app_uuid}/updates", json={"mode": "off"})
+    assert r.status_code == 200 and r.json()["mode"] == "off"
+    info = bot_call(fake_telegram, bot_token_of(db, app_uuid), "getWebhookInfo")["result"]
+    assert info["url"] == ""
+    # The old secret is worth nothing now.
+    assert_problem(post_update(client, app_uuid, secret, start_update(1, 42)), 401)
+
+
+def test_bad_settings_are_400_and_change_nothing(client: TestClient, app_uuid: str) -> None:
+    url = f"/v1/apps/{app_uuid}/updates"
+    for body in (
+        {"mode": "push"},
+        {},
+        {"mode": "webhook", "dialogGuard": {"enabled": True, "muteSeconds": 0}},
+        {"mode": "webhook", "relayUrl": "ftp://x"},
+        {"mode": "webhook", "relayUrl": "http://127.0.0.1/x"},
+        {"mode": "webhook", "unknown": 1},
+    ):
+        if body.get("relayUrl") == "http://127.0.0.1/x":
+            continue  # allowed in these tests (HUSHCAST_WEBHOOK_ALLOW_PRIVATE)
+        assert_problem(client.put(url, json=body), 400)
+    assert client.get(url).json()["mode"] == "off"
+    assert_problem(client.put("/v1/apps/not-a-uuid/updates", json={"mode": "off"}), 400)
+
+
+def test_another_organisations_bot_is_404(
+    client: TestClient, app_uuid: str, other_key: str, db: Database
+) -> None:
+    before = table_snapshot(db)
+    rival = bearer(other_key)
+    url = f"/v1/apps/{app_uuid}/updates"
+    assert_problem(client.put(url, json={"mode": "webhook"}, headers=rival), 404)
+    assert_problem(client.get(url, headers=rival), 404)
+    r = client.post(f"/v1/apps/{app_uuid}/links", json={"externalCustomerId": "x"}, headers=rival)
+    assert_problem(r, 404)
+    assert table_snapshot(db) == before
+
+
+def test_a_forged_webhook_call_changes_nothing(
+    client: TestClient, app_uuid: str, fake_telegram: Any, db: Database
+) -> None:
+    webhook_on(client, app_uuid, dialogGuard={"enabled": True, "muteSeconds": 600})
+    secret = secret_of(fake_telegram, db, app_uuid)
+    before = table_snapshot(db)
+    for given in (None, "", "wrong", secret + "x", secret.upper()):
+        r = post_update(client, app_uuid, given, start_update(1, 42))
+        assert_problem(r, 401)
+    # Right secret, another bot's path: also 401.
+    assert_problem(
+        post_update(client, "00000000-0000-0000-0000-000000000000", secret, start_update(1, 42)),
+        401,
+    )
+    assert_problem(post_update(client, "nope", secret, start_update(1, 42)), 401)
+    assert table_snapshot(db) == before
+
+
+def test_webhook_updates_are_stored_once_then_applied(
+    client: TestClient, app_uuid: str, fake_telegram: Any, db: Database, settings: Any
+) -> None:
+    webhook_on(client, app_uuid)
+    secret = secret_of(fake_telegram, db, app_uuid)
+    r = post_update(client, app_uuid, secret, start_update(10, 42))
+    assert r.status_code == 200
+    # Telegram re-sends on a timeout: the same update_id is taken once.
+    assert post_update(client, app_uuid, secret, start_update(10, 42)).status_code == 200
+    assert post_update(client, app_uuid, secret, start_update(11, 43)).status_code == 200
+    rows = stored_updates(db, app_uuid)
+    assert [r.update_id for r in rows] == [10, 11]
+    assert all(r.processed_at is None for r in rows)  # stored first; the worker applies
+    assert token_state(db, app_uuid, "42") is None
+    assert apply_stored(db, settings) == 2
+    assert apply_stored(db, settings) == 0  # each applied once
+    state = token_state(db, app_uuid, "42")
+    assert state.active and state.first_name == "Ann"
+    assert state.fields == {"telegramUsername": "ann"}
+    assert token_state(db, app_uuid, "43") is not None
+
+
+def test_webhook_rejects_bodies_that_are_no_update(
+    client: TestClient, app_uuid: str, fake_telegram: Any, db: Database
+) -> None:
+    webhook_on(client, app_uuid)
+    secret = secret_of(fake_telegram, db, app_uuid)
+    for body in (
+        b"not json",
+        b"[]",
+        {"update_id": "1"},
+        {"update_id": -1},
+        {"x": 1},
+        {"update_id": True},
+        {"update_id": 2**70},
+    ):
+        assert_problem(post_update(client, app_uuid, secret, body), 400)
+    assert stored_updates(db, app_uuid) == []
+
+
+def test_block_unblock_and_the_dialog_guard_through_the_webhook(
+    client: TestClient, app_uuid: str, fake_telegram: Any, db: Database, settings: Any
+) -> None:
+    webhook_on(client, app_uuid, dialogGuard={"enabled": True, "muteSeconds": 600})
+    secret = secret_of(fake_telegram, db, app_uuid)
+    chat = {"id": 42, "type": "private", "first_name": "Ann"}
+
+    def member(update_id: int, old: str, new: str) -> dict[str, Any]:
+        return {
+            "update_id": update_id,
+            "my_chat_member": {
+                "chat": chat,
+                "from": {"id": 42, "is_bot": False, "first_name": "Ann"},
+                "date": 1,
+                "old_chat_member": {"user": {"id": 1, "is_bot": True}, "status": old},
+                "new_chat_member": {"user": {"id": 1, "is_bot": True}, "status": new},
+            },
+        }
+
+    post_update(client, app_uuid, secret, start_update(1, 42))
+    apply_stored(db, settings)
+    assert muted_until(db, app_uuid, "42") is None  # /start is no dialog
+    post_update(client, app_uuid, secret, start_update(2, 42, text="where is my order?"))
+    apply_stored(db, settings)
+    first = muted_until(db, app_uuid, "42")
+    assert first is not None
+    r = client.get(f"/v1/apps/{app_uuid}/token/mute", params={"token": "42"})
+    assert r.json()["muted"] is True
+    # A longer API mute is never shortened by the guard.
+    client.post(f"/v1/apps/{app_uuid}/token/mute", json={"token": "42", "duration": 86400})
+    longer = muted_until(db, app_uuid, "42")
+    post_update(client, app_uuid, secret, start_update(3, 42, text="hello again"))
+    apply_stored(db, settings)
+    assert muted_until(db, app_uuid, "42") == longer
+    # Blocked at once, reactivated when the user comes back.
+    post_update(client, app_uuid, secret, member(4, "member", "kicked"))
+    apply_stored(db, settings)
+    assert token_state(db, app_uuid, "42").active is False
+    post_update(client, app_uuid, secret, member(5, "kicked", "member"))
+    apply_stored(db, settings)
+    assert token_state(db, app_uuid, "42").active is True
+
+
+def test_deep_link_joins_the_named_contact(
+    client: TestClient, app_uuid: str, fake_telegram: Any, db: Database, settings: Any
+) -> None:
+    r = client.post(f"/v1/apps/{app_uuid}/links", json={"externalCustomerId": "cust-77"})
+    assert r.status_code == 200, r.text
+    link = r.json()
+    assert link["url"].startswith("https://t.me/") and link["url"].endswith(link["payload"])
+    assert len(link["payload"]) <= 64
+    assert_problem(client.post(f"/v1/apps/{app_uuid}/links", json={}), 400)
+    assert_problem(client.post(f"/v1/apps/{app_uuid}/links", json={"contactId": 999999}), 404)
+    webhook_on(client, app_uuid)
+    secret = secret_of(fake_telegram, db, app_uuid)
+    post_update(client, app_uuid, secret, start_update(1, 4242, text=f"/start {link['payload']}"))
+    runner = UpdatesRunner(db, settings, "w", lambda: (client.app.state.secret,))  # type: ignore[attr-defined]
+    from hushcast.updates.repository import active_apps
+
+    with db.read() as conn:
+        for app_id in active_apps(conn):
+            runner._apply_pending(app_id)
+    state = token_state(db, app_uuid, "4242")
+    assert state is not None and state.external_customer_id == "cust-77"
+    # A forged payload registers the chat as a contact of its own.
+    post_update(client, app_uuid, secret, start_update(2, 4343, text="/start " + "A" * 32))
+    with db.read() as conn:
+        for app_id in active_apps(conn):
+            runner._apply_pending(app_id)
+    other = token_state(db, app_uuid, "4343")
+    assert other is not None and other.external_customer_id is None
