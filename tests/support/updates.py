@@ -72,6 +72,7 @@ def token_state(db: Database, app_uuid: str, token: str) -> Any:
                 contacts.c.last_name,
                 contacts.c.fields,
                 contacts.c.external_customer_id,
+                contacts.c.email,
             )
             .join(contacts, contacts.c.id == app_tokens.c.contact_id)
             .where(app_tokens.c.app_id == app_id(db, app_uuid), app_tokens.c.token == token)
