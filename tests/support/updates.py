@@ -9,12 +9,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from hushcast.contacts.models import app_tokens, contacts
 from hushcast.core.db import Database
 from hushcast.mute.models import mutes
 from hushcast.updates.models import bot_updates, update_settings
+from hushcast.updates.repository import active_apps
+from hushcast.updates.runner import UpdatesRunner
 from tests.support.broadcasts import app_id
 
 
@@ -86,6 +89,57 @@ def muted_until(db: Database, app_uuid: str, token: str) -> Any:
                 mutes.c.app_id == app_id(db, app_uuid), mutes.c.token == token
             )
         ).scalar()
+
+
+HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def webhook_on(client: TestClient, app_uuid: str, **extra: Any) -> dict[str, Any]:
+    r = client.put(f"/v1/apps/{app_uuid}/updates", json={"mode": "webhook", **extra})
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def secret_of(fake: Any, db: Database, app_uuid: str) -> str:
+    """The secret_token Telegram (the fake) was given with setWebhook."""
+    info = bot_call(fake, bot_token_of(db, app_uuid), "getWebhookInfo")["result"]
+    assert info["url"].endswith(f"/telegram/webhook/{app_uuid}")
+    bot_id = int(bot_token_of(db, app_uuid).split(":")[0])
+    secret: str = fake.server.updates.secrets[bot_id]
+    return secret
+
+
+def post_update(client: TestClient, app_uuid: str, secret: str | None, update: Any) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[HEADER] = secret
+    body = update if isinstance(update, bytes) else json.dumps(update).encode()
+    return client.post(f"/telegram/webhook/{app_uuid}", content=body, headers=headers)
+
+
+def start_update(update_id: int, chat_id: int, text: str = "/start") -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Ann", "username": "ann"},
+            "chat": {"id": chat_id, "type": "private", "first_name": "Ann"},
+            "date": 1,
+            "text": text,
+        },
+    }
+
+
+def apply_stored(db: Database, settings: Any, secrets: tuple[str, ...] = ("unused",)) -> int:
+    """What the worker does after intake: apply the stored updates, in order."""
+    runner = UpdatesRunner(db, settings, "test-worker", lambda: secrets)
+    total = 0
+    with db.read() as conn:
+        ids = active_apps(conn)
+    for bot_app in ids:
+        total += runner._apply_pending(bot_app)
+    return total
 
 
 class RelayEndpoint:

@@ -3,75 +3,26 @@ PostgreSQL, with the fake Telegram server."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from hushcast.core.db import Database
-from hushcast.updates.runner import UpdatesRunner
 from tests.support.checks import assert_problem, table_snapshot
 from tests.support.service import bearer
 from tests.support.updates import (
+    apply_stored,
     bot_call,
     bot_token_of,
     muted_until,
+    post_update,
+    secret_of,
+    start_update,
     stored_updates,
     token_state,
     update_settings_row,
+    webhook_on,
 )
-
-HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-def webhook_on(client: TestClient, app_uuid: str, **extra: Any) -> dict[str, Any]:
-    r = client.put(f"/v1/apps/{app_uuid}/updates", json={"mode": "webhook", **extra})
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
-
-
-def secret_of(fake: Any, db: Database, app_uuid: str) -> str:
-    """The secret_token Telegram (the fake) was given with setWebhook."""
-    info = bot_call(fake, bot_token_of(db, app_uuid), "getWebhookInfo")["result"]
-    assert info["url"].endswith(f"/telegram/webhook/{app_uuid}")
-    bot_id = int(bot_token_of(db, app_uuid).split(":")[0])
-    secret: str = fake.server.updates.secrets[bot_id]
-    return secret
-
-
-def post_update(client: TestClient, app_uuid: str, secret: str | None, update: Any) -> Any:
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers[HEADER] = secret
-    body = update if isinstance(update, bytes) else json.dumps(update).encode()
-    return client.post(f"/telegram/webhook/{app_uuid}", content=body, headers=headers)
-
-
-def start_update(update_id: int, chat_id: int, text: str = "/start") -> dict[str, Any]:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "from": {"id": chat_id, "is_bot": False, "first_name": "Ann", "username": "ann"},
-            "chat": {"id": chat_id, "type": "private", "first_name": "Ann"},
-            "date": 1,
-            "text": text,
-        },
-    }
-
-
-def apply_stored(db: Database, settings: Any) -> int:
-    """What the worker does after intake: apply the stored updates, in order."""
-    runner = UpdatesRunner(db, settings, "test-worker", lambda: ("unused",))
-    total = 0
-    from hushcast.updates.repository import active_apps
-
-    with db.read() as conn:
-        ids = active_apps(conn)
-    for app_id in ids:
-        total += runner._apply_pending(app_id)
-    return total
 
 
 def test_default_is_off_and_get_never_shows_secrets(client: TestClient, app_uuid: str) -> None:
@@ -246,18 +197,12 @@ def test_deep_link_joins_the_named_contact(
     webhook_on(client, app_uuid)
     secret = secret_of(fake_telegram, db, app_uuid)
     post_update(client, app_uuid, secret, start_update(1, 4242, text=f"/start {link['payload']}"))
-    runner = UpdatesRunner(db, settings, "w", lambda: (client.app.state.secret,))  # type: ignore[attr-defined]
-    from hushcast.updates.repository import active_apps
-
-    with db.read() as conn:
-        for app_id in active_apps(conn):
-            runner._apply_pending(app_id)
+    secrets = (client.app.state.secret,)  # type: ignore[attr-defined]
+    apply_stored(db, settings, secrets)
     state = token_state(db, app_uuid, "4242")
     assert state is not None and state.external_customer_id == "cust-77"
     # A forged payload registers the chat as a contact of its own.
     post_update(client, app_uuid, secret, start_update(2, 4343, text="/start " + "A" * 32))
-    with db.read() as conn:
-        for app_id in active_apps(conn):
-            runner._apply_pending(app_id)
+    apply_stored(db, settings, secrets)
     other = token_state(db, app_uuid, "4343")
     assert other is not None and other.external_customer_id is None
