@@ -37,9 +37,7 @@ async def put_updates(
 
     def prepare() -> tuple[Any, dict[str, Any]]:
         with db.read() as conn:
-            app = resolve_app(conn, org_id, app_uuid)
-            current = service.repo.get_settings(conn, int(app.id))
-            return app, service.new_values(current, body, service.utcnow())
+            return service.prepare_settings(conn, org_id, app_uuid, body)
 
     app, values = await run_in_threadpool(prepare)
     url = service.webhook_url(settings.public_url, app.uuid)
@@ -53,12 +51,7 @@ async def put_updates(
 
     def save() -> UpdatesOut:
         with db.transaction() as conn:
-            row = resolve_app(conn, org_id, app_uuid)
-            current = service.repo.get_settings(conn, int(row.id))
-            if current is not None and "relay_url" in values and values["relay_url"] is None:
-                service.repo.cancel_relay(conn, int(row.id))
-            service.repo.upsert_settings(conn, int(row.id), values)
-            return service.to_out(conn, int(row.id), row.uuid, settings.public_url)
+            return service.store_settings(conn, org_id, app_uuid, values, settings.public_url)
 
     return await run_in_threadpool(save)
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from hushcast.bots.service import resolve_app
 from hushcast.contacts import repository as contacts_repo
 from hushcast.contacts.service import TokenItem, register_tokens
-from hushcast.core.errors import ApiError, BadRequest, NotFound
+from hushcast.core.errors import MAX_ID, ApiError, BadRequest, NotFound
 from hushcast.core.timeutil import iso, utcnow
 from hushcast.mute import repository as mute_repo
 from hushcast.mute import service as mute_service
@@ -78,13 +79,24 @@ def new_values(current: Any, body: UpdatesIn, now: datetime) -> dict[str, Any]:
     return values
 
 
-def save_settings(conn: Connection, app_id: int, body: UpdatesIn) -> dict[str, Any]:
-    current = repo.get_settings(conn, app_id)
-    values = new_values(current, body, utcnow())
-    repo.upsert_settings(conn, app_id, values)
+def prepare_settings(
+    conn: Connection, org_id: int, app_uuid: str, body: UpdatesIn
+) -> tuple[Any, dict[str, Any]]:
+    """The caller's app and the row a PUT will store (checked, with a new webhook secret),
+    before Telegram is told."""
+    app = resolve_app(conn, org_id, app_uuid)
+    return app, new_values(repo.get_settings(conn, int(app.id)), body, utcnow())
+
+
+def store_settings(
+    conn: Connection, org_id: int, app_uuid: str, values: dict[str, Any], public_url: str
+) -> UpdatesOut:
+    app = resolve_app(conn, org_id, app_uuid)
+    app_id = int(app.id)
     if "relay_url" in values and values["relay_url"] is None:
         repo.cancel_relay(conn, app_id)
-    return values
+    repo.upsert_settings(conn, app_id, values)
+    return to_out(conn, app_id, app.uuid, public_url)
 
 
 def to_out(conn: Connection, app_id: int, app_uuid: str, public_url: str) -> UpdatesOut:
@@ -334,7 +346,9 @@ def link_contact(conn: Connection, org_id: int, body: LinkIn, now: datetime) -> 
     """The contact a link joins: by contactId (404 if not the caller's), else by an
     identifier, creating the contact when none holds it."""
     if body.contactId is not None:
-        if not contacts_repo.existing_contact_ids(conn, org_id, [body.contactId]):
+        if not 0 < body.contactId <= MAX_ID or not contacts_repo.existing_contact_ids(
+            conn, org_id, [body.contactId]
+        ):
             raise NotFound(CONTACT_NOT_FOUND)
         return body.contactId
     for name, column in (
