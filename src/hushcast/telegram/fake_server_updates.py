@@ -10,7 +10,8 @@ Control API (JSON), each producing the updates Telegram would send:
   (member -> kicked, kicked -> member); a blocked chat also answers sends with 403.
 * ``POST /_fake/users/{chat_id}/callback`` ``{"data", "token"?}`` a ``callback_query``.
 
-``token`` (the bot's) may be left out when the fake knows exactly one bot. Optional user
+``token`` (the bot's) may be left out when the fake knows exactly one bot (registered,
+or the one that called setWebhook / deleteWebhook). Optional user
 fields: ``first_name``, ``last_name``, ``username``, ``language_code``.
 """
 
@@ -53,6 +54,9 @@ class FakeUpdates:
         self.pushers: dict[int, asyncio.Task[None]] = {}
         self.pushed: list[dict[str, Any]] = []  # (bot id, update id, status) of each push
         self._message_ids: dict[int, int] = {}
+        # Tokens of the bots that configured their updates here (setWebhook, deleteWebhook):
+        # with --accept-any-token the fake has no list of bots to pick one from.
+        self.known_tokens: dict[int, str] = {}
 
     # -- wiring ------------------------------------------------------------------------------
 
@@ -83,6 +87,7 @@ class FakeUpdates:
     async def set_webhook(
         self, request: web.Request, bot: dict[str, Any], params: dict[str, Any]
     ) -> web.StreamResponse:
+        self.known_tokens[bot["id"]] = request.match_info["token"]
         url = str(params.get("url") or "")
         secret = params.get("secret_token")
         if secret is not None and (
@@ -123,6 +128,7 @@ class FakeUpdates:
     async def delete_webhook(
         self, request: web.Request, bot: dict[str, Any], params: dict[str, Any]
     ) -> web.StreamResponse:
+        self.known_tokens[bot["id"]] = request.match_info["token"]
         state = self.server._state(bot["id"])
         existed = bool(state.webhook_url)
         state.webhook_url = ""
@@ -195,9 +201,10 @@ class FakeUpdates:
     # -- simulated users -----------------------------------------------------------------------
 
     def _bot_for(self, token: Any) -> tuple[str, dict[str, Any]] | None:
-        tokens = self.server.config.tokens
-        if token is None and len(tokens) == 1:
-            token = next(iter(tokens))
+        if token is None:
+            candidates = set(self.server.config.tokens) | set(self.known_tokens.values())
+            if len(candidates) == 1:
+                token = next(iter(candidates))
         if not isinstance(token, str):
             return None
         bot = self.server._resolve_token(token)
