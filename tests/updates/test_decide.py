@@ -164,9 +164,11 @@ NOW = datetime(2026, 1, 1, 12, 0, 0)
 def test_link_payload_round_trip_and_shape() -> None:
     payload = links.make_payload("s3cret", 7, 12345, NOW + timedelta(hours=1))
     assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", payload)
-    assert links.read_payload(("s3cret",), 7, payload, NOW) == 12345
+    assert links.read_payload(("s3cret",), 7, payload, NOW) == (12345, False)
     # Signed with the previous secret during a rotation.
-    assert links.read_payload(("new", "s3cret"), 7, payload, NOW) == 12345
+    assert links.read_payload(("new", "s3cret"), 7, payload, NOW) == (12345, False)
+    once = links.make_payload("s3cret", 7, 12345, NOW + timedelta(hours=1), single_use=True)
+    assert links.read_payload(("s3cret",), 7, once, NOW) == (12345, True)
 
 
 def test_link_payload_refusals() -> None:
@@ -177,4 +179,4 @@ def test_link_payload_refusals() -> None:
     tampered = ("A" if payload[0] != "A" else "B") + payload[1:]
     assert links.read_payload(("s3cret",), 7, tampered, NOW) is None
     assert links.read_payload(("s3cret",), 7, "short", NOW) is None
-    assert links.read_payload(("s3cret",), 7, "!" * 32, NOW) is None
+    assert links.read_payload(("s3cret",), 7, "!" * links.PAYLOAD_LENGTH, NOW) is None

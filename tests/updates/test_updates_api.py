@@ -202,7 +202,55 @@ def test_deep_link_joins_the_named_contact(
     state = token_state(db, app_uuid, "4242")
     assert state is not None and state.external_customer_id == "cust-77"
     # A forged payload registers the chat as a contact of its own.
-    post_update(client, app_uuid, secret, start_update(2, 4343, text="/start " + "A" * 32))
+    post_update(client, app_uuid, secret, start_update(2, 4343, text="/start " + "A" * 34))
     apply_stored(db, settings, secrets)
     other = token_state(db, app_uuid, "4343")
     assert other is not None and other.external_customer_id is None
+
+
+def test_a_single_use_link_joins_only_the_first_chat(
+    client: TestClient, app_uuid: str, fake_telegram: Any, db: Database, settings: Any
+) -> None:
+    r = client.post(
+        f"/v1/apps/{app_uuid}/links", json={"externalCustomerId": "once-1", "singleUse": True}
+    )
+    assert r.status_code == 200, r.text
+    payload = r.json()["payload"]
+    webhook_on(client, app_uuid)
+    secret = secret_of(fake_telegram, db, app_uuid)
+    secrets = (client.app.state.secret,)  # type: ignore[attr-defined]
+    post_update(client, app_uuid, secret, start_update(1, 6001, text=f"/start {payload}"))
+    post_update(client, app_uuid, secret, start_update(2, 6002, text=f"/start {payload}"))
+    # The first chat may start again with it.
+    post_update(client, app_uuid, secret, start_update(3, 6001, text=f"/start {payload}"))
+    apply_stored(db, settings, secrets)
+    assert token_state(db, app_uuid, "6001").external_customer_id == "once-1"
+    second = token_state(db, app_uuid, "6002")
+    assert second is not None and second.external_customer_id is None
+
+
+def test_welcome_message_goes_to_new_subscribers_only(
+    client: TestClient, app_uuid: str, fake_telegram: Any, db: Database, settings: Any
+) -> None:
+    r = client.post("/v1/messages/telegram", json={"name": "welcome", "text": "Welcome!"})
+    message_id = r.json()["id"]
+    url = f"/v1/apps/{app_uuid}/updates"
+    for bad in (999999, 0, -1, 2**70):
+        r = client.put(url, json={"mode": "webhook", "welcomeMessageId": bad})
+        assert_problem(r, (400, 422))
+    body = webhook_on(client, app_uuid, welcomeMessageId=message_id)
+    assert body["welcomeMessageId"] == message_id
+    secret = secret_of(fake_telegram, db, app_uuid)
+    client.post(f"/v1/apps/{app_uuid}/token/mute", json={"token": "6101", "duration": 600})
+    post_update(client, app_uuid, secret, start_update(1, 6101))
+    post_update(client, app_uuid, secret, start_update(2, 6101))  # already a subscriber
+    apply_stored(db, settings)
+    with db.read() as conn:
+        from sqlalchemy import select
+
+        from hushcast.delivery.models import deliveries
+
+        rows = conn.execute(
+            select(deliveries.c.token, deliveries.c.kind, deliveries.c.message_id)
+        ).all()
+    assert [(r.token, r.kind, r.message_id) for r in rows] == [("6101", "smartsend", message_id)]

@@ -27,6 +27,9 @@ update_settings = Table(
     Column("dialog_guard", Boolean, nullable=False, default=False),
     Column("dialog_guard_seconds", Integer, nullable=False, default=1800),
     Column("register_groups", Boolean, nullable=False, default=False),
+    # Sent to each new subscriber (a /start that registered or reactivated the chat) as a
+    # transactional message; the message may be deleted later (the send then fails).
+    Column("welcome_message_id", BigInteger, nullable=True),
     # The last update_id taken through getUpdates: the next call asks for offset + 1.
     Column("poll_offset", BigInteger, nullable=True),
     # One worker reads, applies and relays a bot's updates at a time.
@@ -56,4 +59,14 @@ bot_updates = Table(
     Column("relay_next_at", DateTime, nullable=True),
     UniqueConstraint("app_id", "update_id", name="uq_bot_updates_app_update"),
     Index("ix_bot_updates_app_processed", "app_id", "processed_at"),
+)
+
+# Single-use deep links that were used, and by which chat (that chat may start again).
+used_start_links = Table(
+    "used_start_links",
+    metadata,
+    Column("app_id", BigId, ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("payload", String(64), primary_key=True),
+    Column("chat_id", String(64), nullable=False),
+    Column("used_at", DateTime, nullable=False),
 )

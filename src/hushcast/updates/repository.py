@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hushcast.bots.models import apps
 from hushcast.contacts.models import app_tokens
 from hushcast.mute.models import mutes
-from hushcast.updates.models import bot_updates, update_settings
+from hushcast.updates.models import bot_updates, update_settings, used_start_links
 
 
 def _insert(conn: Connection) -> Any:
@@ -61,6 +61,7 @@ def runner_view(conn: Connection, app_id: int) -> Any:
             update_settings.c.dialog_guard_seconds,
             update_settings.c.register_groups,
             update_settings.c.poll_offset,
+            update_settings.c.welcome_message_id,
         )
         .join(update_settings, update_settings.c.app_id == apps.c.id)
         .where(apps.c.id == app_id)
@@ -264,3 +265,20 @@ def move_token(conn: Connection, app_id: int, old: str, new: str) -> bool:
     else:
         conn.execute(delete(mutes).where(mutes.c.app_id == app_id, mutes.c.token == old))
     return bool(result.rowcount)
+
+
+def use_link(conn: Connection, app_id: int, payload: str, chat_id: str, now: datetime) -> bool:
+    """Records a single-use link's use; False when another chat used it first."""
+    stmt = (
+        _insert(conn)(used_start_links)
+        .values(app_id=app_id, payload=payload, chat_id=chat_id, used_at=now)
+        .on_conflict_do_nothing(index_elements=["app_id", "payload"])
+    )
+    if conn.execute(stmt).rowcount == 1:
+        return True
+    used_by = conn.execute(
+        select(used_start_links.c.chat_id).where(
+            used_start_links.c.app_id == app_id, used_start_links.c.payload == payload
+        )
+    ).scalar()
+    return bool(used_by == chat_id)

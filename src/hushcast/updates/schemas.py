@@ -23,6 +23,8 @@ class UpdatesIn(BaseModel):
     relaySecret: str | None = Field(default=None, min_length=1, max_length=256)
     dialogGuard: DialogGuardIn | None = None
     registerGroups: bool | None = None
+    # A message (POST /v1/messages/telegram) sent to each new subscriber; null: none.
+    welcomeMessageId: int | None = None
 
 
 class DialogGuardOut(BaseModel):
@@ -46,6 +48,7 @@ class UpdatesOut(BaseModel):
     relaySecretSet: bool
     dialogGuard: DialogGuardOut
     registerGroups: bool
+    welcomeMessageId: int | None
     webhookUrl: str | None
     relay: RelayStatsOut
 
@@ -57,6 +60,8 @@ class LinkIn(BaseModel):
     externalCustomerId: str | None = None
     email: str | None = None
     phone: str | None = None
+    # Single use: only the first chat that starts the bot with it joins the contact.
+    singleUse: bool = False
 
 
 class LinkOut(BaseModel):

@@ -13,10 +13,12 @@ from sqlalchemy import Connection
 from hushcast.bots.service import resolve_app
 from hushcast.contacts import repository as contacts_repo
 from hushcast.contacts.service import TokenItem, register_tokens
-from hushcast.core.errors import MAX_ID, ApiError, BadRequest, NotFound
+from hushcast.core.errors import MAX_ID, ApiError, BadRequest, NotFound, check_id
 from hushcast.core.timeutil import iso, utcnow
+from hushcast.delivery import status as st
 from hushcast.mute import repository as mute_repo
 from hushcast.mute import service as mute_service
+from hushcast.sending.service import Target, queue, require_message
 from hushcast.updates import decide, links
 from hushcast.updates import repository as repo
 from hushcast.updates.decide import Effect
@@ -34,6 +36,7 @@ from hushcast.webhooks.service import checked_url
 WEBHOOK_PATH = "/telegram/webhook/"
 FORBIDDEN = "Wrong secret token"
 CONTACT_NOT_FOUND = "Contact not found"
+WELCOME_NOT_FOUND = "welcomeMessageId: message not found"
 DEFAULT_GUARD_SECONDS = 1800
 
 
@@ -65,12 +68,15 @@ def new_values(current: Any, body: UpdatesIn, now: datetime) -> dict[str, Any]:
         values["dialog_guard_seconds"] = body.dialogGuard.muteSeconds
     if body.registerGroups is not None:
         values["register_groups"] = body.registerGroups
+    if "welcomeMessageId" in fields:
+        values["welcome_message_id"] = body.welcomeMessageId
     if current is None:
         values.setdefault("relay_url", None)
         values.setdefault("relay_secret", None)
         values.setdefault("dialog_guard", False)
         values.setdefault("dialog_guard_seconds", DEFAULT_GUARD_SECONDS)
         values.setdefault("register_groups", False)
+        values.setdefault("welcome_message_id", None)
         values.update(relay_delivered=0, relay_failures=0)
     # A new secret each time the webhook is set: an old one stops working at once.
     values["webhook_secret"] = secrets.token_urlsafe(32) if body.mode == "webhook" else None
@@ -85,6 +91,13 @@ def prepare_settings(
     """The caller's app and the row a PUT will store (checked, with a new webhook secret),
     before Telegram is told."""
     app = resolve_app(conn, org_id, app_uuid)
+    welcome = body.welcomeMessageId
+    if welcome is not None:
+        # Only a message of the caller's organisation.
+        try:
+            require_message(conn, org_id, check_id(welcome, WELCOME_NOT_FOUND))
+        except NotFound:
+            raise BadRequest(WELCOME_NOT_FOUND) from None
     return app, new_values(repo.get_settings(conn, int(app.id)), body, utcnow())
 
 
@@ -108,6 +121,7 @@ def to_out(conn: Connection, app_id: int, app_uuid: str, public_url: str) -> Upd
             relaySecretSet=False,
             dialogGuard=DialogGuardOut(enabled=False, muteSeconds=DEFAULT_GUARD_SECONDS),
             registerGroups=False,
+            welcomeMessageId=None,
             webhookUrl=None,
             relay=RelayStatsOut(
                 delivered=0, pending=0, failures=0, lastError=None, lastErrorAt=None
@@ -121,6 +135,7 @@ def to_out(conn: Connection, app_id: int, app_uuid: str, public_url: str) -> Upd
             enabled=bool(row.dialog_guard), muteSeconds=int(row.dialog_guard_seconds)
         ),
         registerGroups=bool(row.register_groups),
+        welcomeMessageId=row.welcome_message_id,
         webhookUrl=webhook_url(public_url, app_uuid) if row.mode == "webhook" else None,
         relay=RelayStatsOut(
             delivered=int(row.relay_delivered),
@@ -230,7 +245,7 @@ def _apply(
     now: datetime,
 ) -> None:
     if isinstance(effect, decide.Start):
-        _start(conn, app_id, org_id, effect, link_secrets, now)
+        _start(conn, app_id, org_id, effect, link_secrets, view.welcome_message_id, now)
     elif isinstance(effect, decide.Deactivate):
         repo.set_token_active(conn, app_id, effect.chat_id, False, effect.reason, now)
     elif isinstance(effect, decide.Reactivate):
@@ -254,13 +269,16 @@ def _start(
     org_id: int,
     start: decide.Start,
     link_secrets: tuple[str, ...],
+    welcome_message_id: int | None,
     now: datetime,
 ) -> None:
     contact_id = None
     if start.payload is not None:
         named = links.read_payload(link_secrets, app_id, start.payload, now)
-        if named is not None and contacts_repo.existing_contact_ids(conn, org_id, [named]):
-            contact_id = named
+        if named is not None and contacts_repo.existing_contact_ids(conn, org_id, [named[0]]):
+            single_use = named[1]
+            if not single_use or repo.use_link(conn, app_id, start.payload, start.chat_id, now):
+                contact_id = named[0]
     if contact_id is None:
         existing = repo.token_row(conn, app_id, start.chat_id)
         if existing is not None:
@@ -291,7 +309,17 @@ def _start(
                 ],
             )
     # The registration path of POST /tokens: moves, reactivates, and its webhook events.
-    register_tokens(conn, org_id, app_id, [TokenItem(0, start.chat_id, contact_id)])
+    result = register_tokens(conn, org_id, app_id, [TokenItem(0, start.chat_id, contact_id)])
+    if welcome_message_id is not None and (result.tokensAdded or result.tokensReactivated):
+        # A transactional send: it reaches the new subscriber whatever their mute.
+        queue(
+            conn,
+            org_id,
+            app_id,
+            int(welcome_message_id),
+            [Target(locator=start.chat_id)],
+            st.KIND_SMARTSEND,
+        )
 
 
 def _register_group(
@@ -391,7 +419,7 @@ def make_link(
     now = utcnow()
     contact_id = link_contact(conn, org_id, body, now)
     expires = now.replace(microsecond=0) + timedelta(seconds=ttl_s)
-    payload = links.make_payload(secret, int(app.id), contact_id, expires)
+    payload = links.make_payload(secret, int(app.id), contact_id, expires, body.singleUse)
     return LinkOut(
         url=f"https://t.me/{app.bot_username}?start={payload}",
         payload=payload,

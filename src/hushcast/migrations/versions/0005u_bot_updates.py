@@ -1,5 +1,5 @@
-"""updates: per-bot update settings (webhook / polling, relay, dialog guard) and the
-stored updates (issue 15)
+"""updates: per-bot update settings (webhook / polling, relay, dialog guard, welcome
+message), the stored updates and used single-use start links (issue 15)
 
 Revision ID: 0005u
 Revises: 0004d
@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("dialog_guard", sa.Boolean(), nullable=False),
         sa.Column("dialog_guard_seconds", sa.Integer(), nullable=False),
         sa.Column("register_groups", sa.Boolean(), nullable=False),
+        sa.Column("welcome_message_id", sa.BigInteger(), nullable=True),
         sa.Column("poll_offset", sa.BigInteger(), nullable=True),
         sa.Column("lease_owner", sa.String(length=100), nullable=True),
         sa.Column("lease_until", sa.DateTime(), nullable=True),
@@ -69,7 +70,23 @@ def upgrade() -> None:
             "ix_bot_updates_app_processed", ["app_id", "processed_at"], unique=False
         )
 
+    op.create_table(
+        "used_start_links",
+        sa.Column("app_id", _ID, nullable=False),
+        sa.Column("payload", sa.String(length=64), nullable=False),
+        sa.Column("chat_id", sa.String(length=64), nullable=False),
+        sa.Column("used_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["app_id"],
+            ["apps.id"],
+            name=op.f("fk_used_start_links_app_id_apps"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("app_id", "payload", name=op.f("pk_used_start_links")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("used_start_links")
     op.drop_table("bot_updates")
     op.drop_table("update_settings")
