@@ -205,3 +205,22 @@ def test_one_poller_per_bot_across_workers(
         a.stop()
         b.stop()
     assert len(stored_updates(db, app_uuid)) == 10
+
+
+def test_switching_off_still_finishes_what_was_accepted(
+    live: LiveService, fake_telegram: Any, db: Database, relay: RelayEndpoint
+) -> None:
+    app_uuid = connect_bot(live, fake_telegram)
+    bot = bot_token_of(db, app_uuid)
+    relay.down = True
+    turn_on(live, app_uuid, "webhook", relayUrl=relay.url)
+    sent = [user(fake_telegram, 5701 + i, "start", bot) for i in range(3)]
+    wait_for(lambda: applied(db, app_uuid, 3), timeout=20)
+    r = live.http.put(f"/v1/apps/{app_uuid}/updates", json={"mode": "off"})
+    assert r.status_code == 200
+    relay.down = False
+    wait_for(lambda: len(relay.bodies) >= 3, timeout=30)
+    assert relay.bodies == sent
+    # Nothing new is taken once off.
+    user(fake_telegram, 5799, "start", bot)
+    assert len(stored_updates(db, app_uuid)) == 3

@@ -42,10 +42,34 @@ def webhook_target(conn: Connection, app_uuid: str) -> Any:
 
 
 def active_apps(conn: Connection) -> list[int]:
+    """Bots receiving updates, and bots switched off with stored updates still to apply
+    or relay (what was accepted is finished)."""
+    leftover = (
+        select(bot_updates.c.id)
+        .where(
+            bot_updates.c.app_id == update_settings.c.app_id,
+            or_(bot_updates.c.processed_at.is_(None), bot_updates.c.relay_state == "pending"),
+        )
+        .exists()
+    )
     rows = conn.execute(
-        select(update_settings.c.app_id).where(update_settings.c.mode != "off")
+        select(update_settings.c.app_id).where(or_(update_settings.c.mode != "off", leftover))
     ).all()
     return [int(r.app_id) for r in rows]
+
+
+def has_leftover(conn: Connection, app_id: int) -> bool:
+    return (
+        conn.execute(
+            select(bot_updates.c.id)
+            .where(
+                bot_updates.c.app_id == app_id,
+                or_(bot_updates.c.processed_at.is_(None), bot_updates.c.relay_state == "pending"),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def runner_view(conn: Connection, app_id: int) -> Any:

@@ -142,8 +142,12 @@ class UpdatesRunner:
                 if not await asyncio.to_thread(self._lease, app_id):
                     return  # another worker holds the bot now
                 view = await asyncio.to_thread(self._read, repo.runner_view, app_id)
-                if view is None or view.mode == "off":
+                if view is None:
                     return
+                if view.mode == "off" and not await asyncio.to_thread(
+                    self._read, repo.has_leftover, app_id
+                ):
+                    return  # switched off, and everything accepted is applied and relayed
                 polled = False
                 if view.mode == "polling":
                     polled = await self._poll(bot_session, app_id, view)
