@@ -41,9 +41,12 @@ def webhook_target(conn: Connection, app_uuid: str) -> Any:
     ).first()
 
 
-def active_apps(conn: Connection) -> list[int]:
+def active_apps(
+    conn: Connection, owner: str | None = None, now: datetime | None = None
+) -> list[int]:
     """Bots receiving updates, and bots switched off with stored updates still to apply
-    or relay (what was accepted is finished)."""
+    or relay (what was accepted is finished). With ``owner``: only those whose lease is
+    free, expired or this owner's (no write is tried for a bot another worker holds)."""
     leftover = (
         select(bot_updates.c.id)
         .where(
@@ -52,10 +55,16 @@ def active_apps(conn: Connection) -> list[int]:
         )
         .exists()
     )
-    rows = conn.execute(
-        select(update_settings.c.app_id).where(or_(update_settings.c.mode != "off", leftover))
-    ).all()
-    return [int(r.app_id) for r in rows]
+    query = select(update_settings.c.app_id).where(or_(update_settings.c.mode != "off", leftover))
+    if owner is not None and now is not None:
+        query = query.where(
+            or_(
+                update_settings.c.lease_owner.is_(None),
+                update_settings.c.lease_owner == owner,
+                update_settings.c.lease_until <= now,
+            )
+        )
+    return [int(r.app_id) for r in conn.execute(query).all()]
 
 
 def has_leftover(conn: Connection, app_id: int) -> bool:

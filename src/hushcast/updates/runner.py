@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
+from sqlalchemy.exc import DBAPIError
 
 from hushcast.core.config import Settings
 from hushcast.core.db import Database
@@ -76,7 +78,7 @@ class UpdatesRunner:
         for app_id, task in list(self.tasks.items()):
             if task.done():
                 del self.tasks[app_id]
-        app_ids = await asyncio.to_thread(self._read, repo.active_apps)
+        app_ids = await asyncio.to_thread(self._read, repo.active_apps, self.worker_id, utcnow())
         for app_id in app_ids:
             if app_id in self.tasks or self._stopping.is_set():
                 continue
@@ -120,10 +122,19 @@ class UpdatesRunner:
             if view is None or not rows:
                 return done
             for row in rows:
-                with self.db.transaction() as conn:
-                    service.apply_update(
-                        conn, app_id, int(view.organization_id), view, row, self.secrets()
-                    )
+                try:
+                    with self.db.transaction() as conn:
+                        service.apply_update(
+                            conn, app_id, int(view.organization_id), view, row, self.secrets()
+                        )
+                except DBAPIError:
+                    raise  # the database: try again later, nothing was applied
+                except Exception:
+                    # An update we cannot apply must not block every later one: it is
+                    # marked applied (and still relayed) and the error logged.
+                    log.exception("app %s: update %s could not be applied", app_id, row.update_id)
+                    with self.db.transaction() as conn:
+                        repo.mark_processed(conn, int(row.id), utcnow())
                 done += 1
         return done
 
@@ -137,10 +148,14 @@ class UpdatesRunner:
             trust_env=False,
         )
         bot_session = aiohttp.ClientSession()
+        renewed = time.monotonic()  # _tick has just taken the lease
         try:
             while not self._stopping.is_set():
-                if not await asyncio.to_thread(self._lease, app_id):
-                    return  # another worker holds the bot now
+                # Renewed a few times per lease period, not every round (a write each).
+                if time.monotonic() - renewed >= self.cfg.lease_s / 4:
+                    if not await asyncio.to_thread(self._lease, app_id):
+                        return  # another worker holds the bot now
+                    renewed = time.monotonic()
                 view = await asyncio.to_thread(self._read, repo.runner_view, app_id)
                 if view is None:
                     return
