@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from hushcast.bots.models import apps
 from hushcast.core.db import Database
 from hushcast.core.timeutil import utcnow
+from hushcast.mute import actors
+from hushcast.mute import service as mute_service
 from hushcast.mute.models import mute_events, mutes
 from tests.support.service import bearer
 
@@ -32,6 +35,26 @@ def test_history_of_mute_remute_unmute(client: TestClient, app_uuid: str) -> Non
     assert rows[1]["from"] == rows[0]["to"] and rows[1]["to"] == first
     assert rows[2]["from"] == first and rows[2]["to"] is None
     assert all(x["by"] and x["by"].startswith("apiKey:") for x in rows)
+
+
+def test_who_made_each_change(client: TestClient, app_uuid: str, db: Database) -> None:
+    """The API names the key; other sources (the dashboard, the dialog guard) name
+    themselves, as stored in mute_events.source by the mute service."""
+    client.post(f"/v1/apps/{app_uuid}/token/mute", json={"token": "12"})
+    with db.transaction() as conn:
+        app_id = conn.execute(select(apps.c.id).where(apps.c.uuid == app_uuid)).scalar_one()
+        mute_service.mute(conn, app_id, ["12"], 60, None, source=actors.DIALOG_GUARD)
+        mute_service.unmute(conn, app_id, ["12"], 5, source=actors.DASHBOARD)
+    rows = client.get(hist(app_uuid), params={"token": "12"}).json()
+    by = [x["by"] for x in rows]
+    assert by[0].startswith("apiKey:") and by[1:] == ["dialog-guard", "dashboard:5"], by
+
+
+def test_describe_names_each_source() -> None:
+    assert actors.describe(None, 7) == "apiKey:7"
+    assert actors.describe(None, None) is None
+    assert actors.describe(actors.DASHBOARD, 7) == "dashboard:7"
+    assert actors.describe(actors.DIALOG_GUARD, None) == "dialog-guard"
 
 
 def test_expire_entry_for_a_timed_mute_that_ended(

@@ -99,6 +99,8 @@ class Outbox:
     stored_tokens: dict[int, str] = field(default_factory=dict)
     # Rows whose outcome could not be written at all (left for the lease takeover).
     dropped: int = 0
+    # Outcomes and requeues taken by the flush in progress.
+    writing: int = 0
 
     def add(self, outcome: dict[str, Any], stored_token: str | None = None) -> None:
         self.outcomes.append(outcome)
@@ -109,6 +111,12 @@ class Outbox:
     def pending(self) -> bool:
         return bool(self.outcomes or self.requeue_ids or self.deactivate)
 
+    @property
+    def unrecorded(self) -> int:
+        """Rows sent (or answered) whose outcome is not in the database yet: after a
+        crash each of them is sent again, so the sender keeps this number bounded."""
+        return len(self.outcomes) + len(self.requeue_ids) + self.writing
+
     async def flush(self) -> bool:
         """Writes what is buffered; True when nothing is left to write."""
         if not self.pending:
@@ -116,6 +124,7 @@ class Outbox:
         outcomes, self.outcomes = self.outcomes, []
         requeue, self.requeue_ids = self.requeue_ids, []
         deactivate, self.deactivate = self.deactivate, []
+        self.writing = len(outcomes) + len(requeue)
         try:
             await self.store.record(self.app_id, outcomes, requeue, deactivate)
         except Exception as exc:
@@ -128,6 +137,8 @@ class Outbox:
             await self._isolate_bad_rows(outcomes, requeue, deactivate)
         else:
             self.errors.resolved(f"app {self.app_id}: outcome write")
+        finally:
+            self.writing = 0
         for o in outcomes:
             self.stored_tokens.pop(int(o["b_id"]), None)
         return not self.pending

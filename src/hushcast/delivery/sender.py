@@ -123,6 +123,10 @@ class AppSender:
         # full speed 200-row claims were what the sends waited for, and a claim much
         # larger holds the event loop's GIL long enough to stall the pacing.
         claim_size = max(50, min(self.settings.worker_batch_size, int(rate * 0.2)))
+        # Sends whose outcome is not written yet are sent again after a crash: when a
+        # slow database lets them pile up past a quarter of a second of sends, the bot
+        # waits for the write instead of running further ahead of its records.
+        max_unrecorded = max(50, int(rate * 0.25))
 
         last_flush = time.monotonic()
         last_renew = time.monotonic()
@@ -197,6 +201,12 @@ class AppSender:
 
             if now < self.paused_until_mono:
                 await asyncio.sleep(min(self.paused_until_mono - now, 0.5))
+                continue
+            if self.outbox.unrecorded >= max_unrecorded:
+                if self._chore_free("flush"):
+                    self._chore("flush", self._flush_chore())
+                    last_flush = now
+                await asyncio.sleep(GROUP_TICK_S)
                 continue
             capacity = sem_limit - len(self.inflight) - self.checking
             if capacity <= 0 or len(self.checks) >= MAX_CHECKS:

@@ -72,6 +72,8 @@ class InMemoryDeliveryStore:
         self.skew = timedelta(0)
         self.fail_checks = 0  # the next N pre-send checks raise (the database is down)
         self.down = False  # every call raises
+        # While set and not open, outcome writes wait (a slow database).
+        self.writes_open: asyncio.Event | None = None
         self.checks: list[list[CheckItem]] = []
         self._ids = itertools.count(1)
         self._versions = itertools.count(1)
@@ -255,6 +257,8 @@ class InMemoryDeliveryStore:
         requeue_ids: list[int],
         deactivate: list[tuple[str, str]],
     ) -> None:
+        if self.writes_open is not None:
+            await self.writes_open.wait()
         self._gate()
         # All or nothing, as one transaction: check every row first.
         for o in outcomes:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from hushcast.core.errors import BadRequest
 from hushcast.core.timeutil import FOREVER, iso, utcnow
+from hushcast.mute import actors
 from hushcast.mute import repository as repo
 from hushcast.mute.schemas import MuteChangeOut
 
@@ -51,7 +52,7 @@ def _changes(rows: list[Any], now: datetime) -> list[tuple[datetime, MuteChangeO
                 _change(
                     r.at,
                     r.action,
-                    None if r.api_key_id is None else f"apiKey:{r.api_key_id}",
+                    actors.describe(r.source, r.api_key_id),
                     old,
                     r.new_muted_until,
                 ),
@@ -65,7 +66,7 @@ def _changes(rows: list[Any], now: datetime) -> list[tuple[datetime, MuteChangeO
             out.append(
                 (
                     until,
-                    _change(until, "expire", "expiry", until, None),
+                    _change(until, "expire", actors.EXPIRY, until, None),
                 )
             )
     return out

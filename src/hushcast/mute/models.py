@@ -26,5 +26,7 @@ mute_events = Table(
     Column("new_muted_until", DateTime, nullable=True),
     Column("api_key_id", BigId, nullable=True),
     Column("at", DateTime, nullable=False),
+    # Who, when not an API key: "dashboard" or "dialog-guard" (mute/actors.py).
+    Column("source", String(32), nullable=True),
     Index("ix_mute_events_app_token", "app_id", "token"),
 )

@@ -59,8 +59,8 @@ def _mute_sql(dialect: str, app_filter: str) -> list[str]:
             "  RETURNING 1"
             "), ev AS ("
             "  INSERT INTO mute_events"
-            "  (app_id, token, action, old_muted_until, new_muted_until, api_key_id, at)"
-            "  SELECT app.id, u.t, 'mute', prev.muted_until, :until, :api_key_id, :now"
+            "  (app_id, token, action, old_muted_until, new_muted_until, api_key_id, source, at)"
+            "  SELECT app.id, u.t, 'mute', prev.muted_until, :until, :api_key_id, :source, :now"
             "  FROM app CROSS JOIN unnest(CAST(:tokens AS VARCHAR[])) WITH ORDINALITY AS u(t, n)"
             "  LEFT JOIN prev ON prev.token = u.t ORDER BY u.n"
             "  RETURNING 1"
@@ -71,10 +71,10 @@ def _mute_sql(dialect: str, app_filter: str) -> list[str]:
     # in an INSERT ... SELECT upsert; there always is one here.
     return [
         "INSERT INTO mute_events"
-        " (app_id, token, action, old_muted_until, new_muted_until, api_key_id, at)"
+        " (app_id, token, action, old_muted_until, new_muted_until, api_key_id, source, at)"
         " SELECT a.id, :token, 'mute',"
         " (SELECT m.muted_until FROM mutes m WHERE m.app_id = a.id AND m.token = :token),"
-        f" :until, :api_key_id, :now FROM apps a WHERE {app_filter}",
+        f" :until, :api_key_id, :source, :now FROM apps a WHERE {app_filter}",
         "INSERT INTO mutes (app_id, token, muted_until, updated_at)"
         f" SELECT a.id, :token, :until, :now FROM apps a WHERE {app_filter}"
         " ON CONFLICT (app_id, token) DO UPDATE"
@@ -112,15 +112,18 @@ def _apply_mute(
     until: datetime,
     now: datetime,
     api_key_id: int | None,
+    source: str | None,
 ) -> bool:
     if conn.dialect.name == "postgresql":
         (sql,) = _MUTE_SQL["postgresql", by]
         params = {**key, "tokens": list(tokens), "until": until, "now": now}
         params["api_key_id"] = api_key_id
+        params["source"] = source
         return conn.exec_driver_sql(sql, params).first() is not None
     history, upsert = _MUTE_SQL["sqlite", by]
     stamps = {"until": _SQLITE_DATETIME(until), "now": _SQLITE_DATETIME(now)}
-    rows = [{**key, **stamps, "token": t, "api_key_id": api_key_id} for t in tokens]
+    who = {"api_key_id": api_key_id, "source": source}
+    rows = [{**key, **stamps, **who, "token": t} for t in tokens]
     args: Any = rows[0] if len(rows) == 1 else rows
     if conn.exec_driver_sql(history, args).rowcount <= 0:
         return False  # no such app: nothing was written
@@ -135,9 +138,11 @@ def apply_mute(
     until: datetime,
     now: datetime,
     api_key_id: int | None,
+    source: str | None = None,
 ) -> None:
-    """Sets the mutes and records one history row per chat (old and new mutedUntil)."""
-    _apply_mute(conn, _BY_ID, {"app_id": app_id}, tokens, until, now, api_key_id)
+    """Sets the mutes and records one history row per chat (old and new mutedUntil, and
+    who: ``api_key_id`` and ``source``, see mute/actors.py)."""
+    _apply_mute(conn, _BY_ID, {"app_id": app_id}, tokens, until, now, api_key_id, source)
 
 
 def apply_mute_by_uuid(
@@ -148,11 +153,12 @@ def apply_mute_by_uuid(
     until: datetime,
     now: datetime,
     api_key_id: int | None,
+    source: str | None = None,
 ) -> bool:
     """apply_mute for the organisation's app with this (canonical) uuid, looked up by the
     same statements. False, with nothing written, when the organisation has no such app."""
     key = {"uuid": app_uuid, "org_id": org_id}
-    return _apply_mute(conn, _BY_UUID, key, tokens, until, now, api_key_id)
+    return _apply_mute(conn, _BY_UUID, key, tokens, until, now, api_key_id, source)
 
 
 _PG_UNMUTE = text(
@@ -161,27 +167,31 @@ _PG_UNMUTE = text(
     "  WHERE app_id = :app_id AND token = ANY(CAST(:tokens AS VARCHAR[]))"
     "  RETURNING token, muted_until"
     ") INSERT INTO mute_events"
-    " (app_id, token, action, old_muted_until, new_muted_until, api_key_id, at)"
-    " SELECT :app_id, t, 'unmute', prev.muted_until, NULL, :api_key_id, :now"
+    " (app_id, token, action, old_muted_until, new_muted_until, api_key_id, source, at)"
+    " SELECT :app_id, t, 'unmute', prev.muted_until, NULL, :api_key_id, :source, :now"
     " FROM unnest(CAST(:tokens AS VARCHAR[])) WITH ORDINALITY AS u(t, n)"
     " LEFT JOIN prev ON prev.token = u.t ORDER BY u.n"
 )
 
 
 def apply_unmute(
-    conn: Connection, app_id: int, tokens: Sequence[str], now: datetime, api_key_id: int | None
+    conn: Connection,
+    app_id: int,
+    tokens: Sequence[str],
+    now: datetime,
+    api_key_id: int | None,
+    source: str | None = None,
 ) -> None:
     """Ends the mutes now and records one history row per chat."""
     if conn.dialect.name == "postgresql":
-        conn.execute(
-            _PG_UNMUTE,
-            {"app_id": app_id, "tokens": list(tokens), "now": now, "api_key_id": api_key_id},
-        )
+        params = {"app_id": app_id, "tokens": list(tokens), "now": now}
+        conn.execute(_PG_UNMUTE, {**params, "api_key_id": api_key_id, "source": source})
         return
     old = current(conn, app_id, tokens)
     if old:
         remove(conn, app_id, list(old))
-    record_events(conn, _events(app_id, tokens, "unmute", old, None, api_key_id, now))
+    events = _events(app_id, tokens, "unmute", old, None, api_key_id, now)
+    record_events(conn, [{**e, "source": source} for e in events])
 
 
 def _events(

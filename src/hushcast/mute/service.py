@@ -93,12 +93,17 @@ def mute(
     duration: int | None,
     api_key_id: int | None,
     now: datetime | None = None,
+    *,
+    source: str | None = None,
 ) -> datetime:
+    """Mutes the chats; ``source`` says who when it is not the API (mute/actors.py)."""
     now = now or utcnow()
     until = FOREVER if duration is None else now + timedelta(seconds=duration)
     # A new mute replaces the previous one, shorter or longer; history keeps both.
-    repo.apply_mute(conn, app_id, tokens, until, now, api_key_id)
-    webhook_outbox.record_mutes(conn, "muted", tokens, until, api_key_id, now, app_id=app_id)
+    repo.apply_mute(conn, app_id, tokens, until, now, api_key_id, source)
+    webhook_outbox.record_mutes(
+        conn, "muted", tokens, until, api_key_id, now, app_id=app_id, source=source
+    )
     _MUTED.inc(len(tokens))
     return until
 
@@ -125,10 +130,19 @@ def mute_app(
     return until
 
 
-def unmute(conn: Connection, app_id: int, tokens: list[str], api_key_id: int | None) -> None:
+def unmute(
+    conn: Connection,
+    app_id: int,
+    tokens: list[str],
+    api_key_id: int | None,
+    *,
+    source: str | None = None,
+) -> None:
     now = utcnow()
-    repo.apply_unmute(conn, app_id, tokens, now, api_key_id)
-    webhook_outbox.record_mutes(conn, "unmuted", tokens, None, api_key_id, now, app_id=app_id)
+    repo.apply_unmute(conn, app_id, tokens, now, api_key_id, source)
+    webhook_outbox.record_mutes(
+        conn, "unmuted", tokens, None, api_key_id, now, app_id=app_id, source=source
+    )
     _UNMUTED.inc(len(tokens))
 
 

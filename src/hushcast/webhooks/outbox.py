@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from hushcast.core.timeutil import utcnow
+from hushcast.mute import actors as mute_actors
 from hushcast.webhooks import events as ev
 from hushcast.webhooks import repository as repo
 
@@ -95,6 +96,7 @@ def record_mutes(
     app_id: int | None = None,
     org_id: int | None = None,
     app_uuid: str | None = None,
+    source: str | None = None,
 ) -> None:
     """``muted`` or ``unmuted``, for the app given by id, or by (organisation, uuid)."""
     if app_id is not None:
@@ -105,7 +107,7 @@ def record_mutes(
     to_mute = _listening(subs, ev.MUTE)
     if not to_mute:
         return
-    by = None if api_key_id is None else f"apiKey:{api_key_id}"
+    by = mute_actors.describe(source, api_key_id)
     until = muted_until if action == "muted" else None
     _write(conn, to_mute, [ev.mute_event(action, uuid, t, until, at, by) for t in tokens])
 
@@ -159,7 +161,7 @@ def record_expired(conn: Connection, webhook_id: int, ended: Sequence[Any]) -> N
                 str(m.token),
                 m.muted_until,
                 m.muted_until,
-                "expiry",
+                mute_actors.EXPIRY,
                 ev.stable_id("expired", m.app_id, m.token, m.muted_until.isoformat()),
             )
             for m in ended

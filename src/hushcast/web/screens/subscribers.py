@@ -18,6 +18,7 @@ from hushcast.core.errors import ApiError, BadRequest, NotFound
 from hushcast.core.timeutil import utcnow
 from hushcast.mute import history as mute_history
 from hushcast.mute import service as mute_service
+from hushcast.mute.actors import DASHBOARD as BY_UI
 from hushcast.web import repository as repo
 from hushcast.web import service
 from hushcast.web.session_service import UISession
@@ -203,7 +204,9 @@ def mute_token(
         except ApiError as exc:
             error = exc.detail
         else:
-            mute_service.mute(conn, int(app_row.id), [clean], seconds, session.principal.api_key_id)
+            mute_service.mute(
+                conn, int(app_row.id), [clean], seconds, session.principal.api_key_id, source=BY_UI
+            )
     return _row_response(request, session, app_row.uuid, clean, error, back)
 
 
@@ -218,7 +221,9 @@ def unmute_token(
     with get_db(request).transaction() as conn:
         app_row = app_or_404(conn, session.principal.organization_id, app_uuid)
         clean = parse_chat_id(token, "token")
-        mute_service.unmute(conn, int(app_row.id), [clean], session.principal.api_key_id)
+        mute_service.unmute(
+            conn, int(app_row.id), [clean], session.principal.api_key_id, source=BY_UI
+        )
     return _row_response(request, session, app_row.uuid, clean, None, back)
 
 
@@ -245,9 +250,9 @@ def bulk_action(
         key_id = session.principal.api_key_id
         if action == "mute":
             seconds = service.parse_ui_duration(duration, custom)
-            mute_service.mute(conn, int(app_row.id), tokens, seconds, key_id)
+            mute_service.mute(conn, int(app_row.id), tokens, seconds, key_id, source=BY_UI)
         else:
-            mute_service.unmute(conn, int(app_row.id), tokens, key_id)
+            mute_service.unmute(conn, int(app_row.id), tokens, key_id, source=BY_UI)
     verb = "Muted" if action == "mute" else "Unmuted"
     target = safe_next(back or f"/ui/apps/{app_row.uuid}")
     sep = "&" if "?" in target else "?"
