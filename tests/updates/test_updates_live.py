@@ -116,11 +116,10 @@ def test_a_user_in_a_dialog_gets_no_broadcast_but_transactional_messages(
         ),
         timeout=20,
     )
-    # The mute history shows the guard's mute (no API key: "by" is null until the lead's
-    # mute source, "dialog-guard", is merged).
+    # The mute history says the dialog guard muted the chat.
     history = live.http.get(f"/v1/apps/{app_uuid}/token/mute/history", params={"token": "5302"})
     assert history.status_code == 200, history.text
-    assert [(c["kind"], c["by"]) for c in history.json()] == [("mute", None)]
+    assert [(c["kind"], c["by"]) for c in history.json()] == [("mute", "dialog-guard")]
 
 
 @pytest.mark.parametrize("mode", MODES)

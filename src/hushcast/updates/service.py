@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from hushcast.contacts.service import TokenItem, register_tokens
 from hushcast.core.errors import MAX_ID, ApiError, BadRequest, NotFound, check_id
 from hushcast.core.timeutil import iso, utcnow
 from hushcast.delivery import status as st
+from hushcast.mute import actors
 from hushcast.mute import repository as mute_repo
 from hushcast.mute import service as mute_service
 from hushcast.sending.service import Target, queue, require_message
@@ -32,6 +34,8 @@ from hushcast.updates.schemas import (
 )
 from hushcast.webhooks.config import get_webhook_settings
 from hushcast.webhooks.service import checked_url
+
+log = logging.getLogger("hushcast.updates")
 
 WEBHOOK_PATH = "/telegram/webhook/"
 FORBIDDEN = "Wrong secret token"
@@ -352,18 +356,16 @@ def dialog_guard(
     conn: Connection, app_id: int, chat_id: str, seconds: int, update_id: int, now: datetime
 ) -> datetime | None:
     """Mutes the chat for ``seconds`` from now unless it is muted longer already. Recorded
-    in the mute history like any mute (without an API key).
-
-    The mute history's ``source`` ("dialog-guard", with the update id) is being added on
-    main; until it is merged the event carries no source."""
+    in the mute history (and mute webhooks) as made by ``dialog-guard``."""
     current = mute_repo.current(conn, app_id, [chat_id]).get(chat_id)
     if current is not None and current <= now:
         current = None
     until = decide.guard_until(current, now, seconds)
     if until is None:
         return None
-    del update_id  # the mute source's detail, once mute_events has one
-    mute_service.mute(conn, app_id, [chat_id], seconds, None, now=now)
+    # mute_events has no column for the update id; the log line ties them together.
+    log.debug("app %s: dialog guard mutes %s (update %s)", app_id, chat_id, update_id)
+    mute_service.mute(conn, app_id, [chat_id], seconds, None, now=now, source=actors.DIALOG_GUARD)
     return until
 
 

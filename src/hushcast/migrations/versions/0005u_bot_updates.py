@@ -2,14 +2,14 @@
 message), the stored updates and used single-use start links (issue 15)
 
 Revision ID: 0005u
-Revises: 0004d
+Revises: 0004s (chained after merging main; it was 0004d)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005u"
-down_revision = "0004d"
+down_revision = "0004s"
 branch_labels = None
 depends_on = None
 
