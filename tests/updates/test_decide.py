@@ -180,3 +180,12 @@ def test_link_payload_refusals() -> None:
     assert links.read_payload(("s3cret",), 7, tampered, NOW) is None
     assert links.read_payload(("s3cret",), 7, "short", NOW) is None
     assert links.read_payload(("s3cret",), 7, "!" * links.PAYLOAD_LENGTH, NOW) is None
+
+
+def test_names_are_made_storable() -> None:
+    update = private_message("/start", last_name="L\x00ee", username="\ud800x")
+    update["message"]["from"]["first_name"] = "A" * 300
+    (start,) = decide.decide(update, PLAIN)
+    assert isinstance(start, Start)
+    assert start.first_name == "A" * 200 and start.last_name == "Lee"
+    assert start.username == "?x"

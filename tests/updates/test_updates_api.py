@@ -254,3 +254,17 @@ def test_welcome_message_goes_to_new_subscribers_only(
             select(deliveries.c.token, deliveries.c.kind, deliveries.c.message_id)
         ).all()
     assert [(r.token, r.kind, r.message_id) for r in rows] == [("6101", "smartsend", message_id)]
+
+
+def test_a_name_postgresql_cannot_store_does_not_block_the_bot(
+    client: TestClient, app_uuid: str, fake_telegram: Any, db: Database, settings: Any
+) -> None:
+    webhook_on(client, app_uuid)
+    secret = secret_of(fake_telegram, db, app_uuid)
+    nul = start_update(1, 6201)
+    nul["message"]["from"]["first_name"] = "An\u0000n"
+    assert post_update(client, app_uuid, secret, nul).status_code == 200
+    assert post_update(client, app_uuid, secret, start_update(2, 6202)).status_code == 200
+    assert apply_stored(db, settings) == 2
+    assert token_state(db, app_uuid, "6201").first_name == "Ann"
+    assert token_state(db, app_uuid, "6202") is not None

@@ -88,7 +88,12 @@ def _obj(value: Any) -> dict[str, Any]:
 
 
 def _text(value: Any, limit: int = 200) -> str | None:
-    return value[:limit] if isinstance(value, str) and value else None
+    """A name as the database can store it: no NUL (PostgreSQL refuses it), no half
+    surrogate pair (JSON may escape one; no encoder takes it)."""
+    if not isinstance(value, str):
+        return None
+    clean = value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")[:limit]
+    return clean or None
 
 
 def _start_payload(text: str) -> tuple[bool, str | None]:

@@ -36,6 +36,7 @@ log = logging.getLogger("hushcast.updates")
 APPLY_BATCH = 100
 RELAY_BATCH = 50
 RELAY_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_APPLY_TRIES = 3
 
 
 class UpdatesRunner:
@@ -53,6 +54,8 @@ class UpdatesRunner:
         self.secrets = secrets
         self.cfg = cfg or UpdatesSettings()
         self.tasks: dict[int, asyncio.Task[None]] = {}
+        # Failed tries per stored update (row id): a database error is retried a few times.
+        self._failed: dict[int, int] = {}
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -127,14 +130,17 @@ class UpdatesRunner:
                         service.apply_update(
                             conn, app_id, int(view.organization_id), view, row, self.secrets()
                         )
-                except DBAPIError:
-                    raise  # the database: try again later, nothing was applied
-                except Exception:
+                except Exception as exc:
+                    tries = self._failed.get(int(row.id), 0) + 1
+                    self._failed[int(row.id)] = tries
+                    if isinstance(exc, DBAPIError) and tries < MAX_APPLY_TRIES:
+                        raise  # the database (a lost connection, a race): try again later
                     # An update we cannot apply must not block every later one: it is
                     # marked applied (and still relayed) and the error logged.
                     log.exception("app %s: update %s could not be applied", app_id, row.update_id)
                     with self.db.transaction() as conn:
                         repo.mark_processed(conn, int(row.id), utcnow())
+                self._failed.pop(int(row.id), None)
                 done += 1
         return done
 

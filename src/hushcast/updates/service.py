@@ -20,6 +20,7 @@ from hushcast.delivery import status as st
 from hushcast.mute import actors
 from hushcast.mute import repository as mute_repo
 from hushcast.mute import service as mute_service
+from hushcast.sending.repository import message_exists
 from hushcast.sending.service import Target, queue, require_message
 from hushcast.updates import decide, links
 from hushcast.updates import repository as repo
@@ -314,7 +315,11 @@ def _start(
             )
     # The registration path of POST /tokens: moves, reactivates, and its webhook events.
     result = register_tokens(conn, org_id, app_id, [TokenItem(0, start.chat_id, contact_id)])
-    if welcome_message_id is not None and (result.tokensAdded or result.tokensReactivated):
+    if (
+        welcome_message_id is not None
+        and (result.tokensAdded or result.tokensReactivated)
+        and message_exists(conn, org_id, int(welcome_message_id))  # deleted since: none
+    ):
         # A transactional send: it reaches the new subscriber whatever their mute.
         queue(
             conn,
