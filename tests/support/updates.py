@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -148,6 +149,7 @@ class RelayEndpoint:
 
     def __init__(self) -> None:
         self.down = False
+        self.hang_s = 0.0  # answer this late (a slow or stuck endpoint)
         self.bodies: list[dict[str, Any]] = []
         self.secrets: list[str | None] = []
         self.refused = 0
@@ -160,6 +162,8 @@ class RelayEndpoint:
 
             def do_POST(self) -> None:  # noqa: N802
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if endpoint.hang_s:
+                    time.sleep(endpoint.hang_s)
                 with endpoint.lock:
                     if endpoint.down:
                         endpoint.refused += 1
@@ -168,9 +172,12 @@ class RelayEndpoint:
                         endpoint.bodies.append(json.loads(raw))
                         endpoint.secrets.append(self.headers.get("X-Telegram-Bot-Api-Secret-Token"))
                         status = 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:
+                    pass  # the client gave up (a timeout)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

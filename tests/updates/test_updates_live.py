@@ -4,6 +4,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -223,3 +224,33 @@ def test_switching_off_still_finishes_what_was_accepted(
     # Nothing new is taken once off.
     user(fake_telegram, 5799, "start", bot)
     assert len(stored_updates(db, app_uuid)) == 3
+
+
+def test_a_stuck_relay_endpoint_does_not_hold_up_polling(
+    settings: Settings,
+    db: Database,
+    api_key: str,
+    fake_telegram: Any,
+    relay: RelayEndpoint,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HUSHCAST_UPDATES_RELAY_TIMEOUT_S", "3")
+    relay.hang_s = 10.0
+    fast = settings.model_copy(update={"worker_poll_s": 0.05, "worker_lease_s": 5.0})
+    live = LiveService(fast, db, api_key)
+    try:
+        app_uuid = connect_bot(live, fake_telegram)
+        bot = bot_token_of(db, app_uuid)
+        turn_on(live, app_uuid, "polling", relayUrl=relay.url)
+        user(fake_telegram, 5801, "start", bot)
+        wait_for(lambda: applied(db, app_uuid, 1), timeout=10)
+        # The relay is now waiting on the stuck endpoint; polling goes on.
+        time.sleep(0.3)
+        started = time.monotonic()
+        for i in range(3):
+            user(fake_telegram, 5802 + i, "start", bot)
+        wait_for(lambda: applied(db, app_uuid, 4), timeout=10)
+        assert time.monotonic() - started < 2.5  # within the relay's 3 s timeout
+    finally:
+        relay.hang_s = 0
+        live.stop()

@@ -147,16 +147,14 @@ class UpdatesRunner:
     # -- one bot -----------------------------------------------------------------------------
 
     async def _serve(self, app_id: int) -> None:
-        wcfg = get_webhook_settings()
-        relay_session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=4, **guard.connector_args(wcfg.allow_private)),
-            timeout=aiohttp.ClientTimeout(total=self.cfg.relay_timeout_s),
-            trust_env=False,
-        )
+        """Reads and applies the bot's updates while this worker holds its lease; the relay
+        runs beside it, so a slow customer endpoint never holds up getUpdates."""
         bot_session = aiohttp.ClientSession()
+        done = asyncio.Event()
+        relay = asyncio.create_task(self._relay_loop(app_id, done))
         renewed = time.monotonic()  # _tick has just taken the lease
         try:
-            while not self._stopping.is_set():
+            while not self._stopping.is_set() and not relay.done():
                 # Renewed a few times per lease period, not every round (a write each).
                 if time.monotonic() - renewed >= self.cfg.lease_s / 4:
                     if not await asyncio.to_thread(self._lease, app_id):
@@ -173,17 +171,35 @@ class UpdatesRunner:
                 if view.mode == "polling":
                     polled = await self._poll(bot_session, app_id, view)
                 await asyncio.to_thread(self._apply_pending, app_id)
-                if view.relay_url:
-                    await self._relay(relay_session, app_id, view)
                 if not polled:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stopping.wait(), self.cfg.idle_s)
         except Exception:
             log.exception("updates of app %s failed; retrying", app_id)
         finally:
-            await relay_session.close()
+            done.set()
+            await asyncio.gather(relay, return_exceptions=True)
             await bot_session.close()
             await asyncio.to_thread(self._release_all, [app_id])
+
+    async def _relay_loop(self, app_id: int, done: asyncio.Event) -> None:
+        wcfg = get_webhook_settings()
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=4, **guard.connector_args(wcfg.allow_private)),
+            timeout=aiohttp.ClientTimeout(total=self.cfg.relay_timeout_s),
+            trust_env=False,
+        )
+        try:
+            while not done.is_set() and not self._stopping.is_set():
+                view = await asyncio.to_thread(self._read, repo.runner_view, app_id)
+                if view is not None and view.relay_url:
+                    await self._relay(session, app_id, view, done)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), self.cfg.idle_s)
+        except Exception:
+            log.exception("relay of app %s failed; retrying", app_id)
+        finally:
+            await session.close()
 
     async def _poll(self, session: aiohttp.ClientSession, app_id: int, view: Any) -> bool:
         """One getUpdates; True when it waited on Telegram (the long poll is the pause)."""
@@ -203,13 +219,15 @@ class UpdatesRunner:
             await asyncio.to_thread(self._store_polled, app_id, items, bool(view.relay_url))
         return timeout > 0 or bool(items)
 
-    async def _relay(self, session: aiohttp.ClientSession, app_id: int, view: Any) -> None:
+    async def _relay(
+        self, session: aiohttp.ClientSession, app_id: int, view: Any, done: asyncio.Event
+    ) -> None:
         """Forwards applied updates in update_id order; the first failure stops the round
         (later updates wait for it), so the customer sees them in order."""
         rows = await asyncio.to_thread(self._read, repo.next_relay, app_id, RELAY_BATCH)
         wcfg = get_webhook_settings()
         for row in rows:
-            if self._stopping.is_set():
+            if self._stopping.is_set() or done.is_set():
                 return
             now = utcnow()
             if row.relay_next_at is not None and row.relay_next_at > now:
