@@ -72,6 +72,7 @@ def test_webhook_push_with_secret_and_retries(fake_telegram: Any) -> None:
         wait_for(lambda: hook.refused >= 2, timeout=10)
         info = bot_call(fake_telegram, bot, "getWebhookInfo")["result"]
         assert info["url"] == hook.url and info["pending_update_count"] == 3
+        assert info["last_error_message"] == "Wrong response from the webhook: 503"
         hook.down = False
         wait_for(lambda: len(hook.bodies) == 3, timeout=10)
         assert hook.bodies == sent and set(hook.secrets) == {"s3c-ret"}

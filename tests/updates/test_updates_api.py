@@ -45,6 +45,13 @@ def test_setting_the_webhook_and_turning_it_off(
     webhook_on(client, app_uuid)
     secret = secret_of(fake_telegram, db, app_uuid)
     assert update_settings_row(db, app_uuid).webhook_secret == secret
+    info = bot_call(fake_telegram, bot_token_of(db, app_uuid), "getWebhookInfo")["result"]
+    assert info["allowed_updates"] == [
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+    ]
     r = client.put(f"/v1/apps/{app_uuid}/updates", json={"mode": "off"})
     assert r.status_code == 200 and r.json()["mode"] == "off"
     info = bot_call(fake_telegram, bot_token_of(db, app_uuid), "getWebhookInfo")["result"]

@@ -57,6 +57,8 @@ class FakeUpdates:
         # Tokens of the bots that configured their updates here (setWebhook, deleteWebhook):
         # with --accept-any-token the fake has no list of bots to pick one from.
         self.known_tokens: dict[int, str] = {}
+        self.allowed: dict[int, list[str]] = {}
+        self.last_error: dict[int, tuple[int, str]] = {}  # bot id -> (unix time, message)
 
     # -- wiring ------------------------------------------------------------------------------
 
@@ -115,6 +117,9 @@ class FakeUpdates:
             )
         state = self.server._state(bot["id"])
         state.webhook_url = url
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self.allowed[bot["id"]] = [str(a) for a in allowed]
         if secret:
             self.secrets[bot["id"]] = secret
         else:
@@ -141,13 +146,16 @@ class FakeUpdates:
         self, request: web.Request, bot: dict[str, Any], params: dict[str, Any]
     ) -> web.StreamResponse:
         state = self.server._state(bot["id"])
-        return _ok(
-            {
-                "url": state.webhook_url,
-                "has_custom_certificate": False,
-                "pending_update_count": len(state.updates),
-            }
-        )
+        info: dict[str, Any] = {
+            "url": state.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(state.updates),
+        }
+        if bot["id"] in self.allowed:
+            info["allowed_updates"] = self.allowed[bot["id"]]
+        if bot["id"] in self.last_error:
+            info["last_error_date"], info["last_error_message"] = self.last_error[bot["id"]]
+        return _ok(info)
 
     # -- pushing to the webhook ----------------------------------------------------------------
 
@@ -194,6 +202,12 @@ class FakeUpdates:
                         state.updates.popleft()
                     failures = 0
                     continue
+                self.last_error[bot_id] = (
+                    int(time.time()),
+                    f"Wrong response from the webhook: {status}"
+                    if status is not None
+                    else "Connection refused",
+                )
                 delay = PUSH_RETRY_S[min(failures, len(PUSH_RETRY_S) - 1)]
                 failures += 1
                 await asyncio.sleep(delay)
