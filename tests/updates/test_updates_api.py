@@ -137,6 +137,8 @@ def test_webhook_rejects_bodies_that_are_no_update(
     secret = secret_of(fake_telegram, db, app_uuid)
     for body in (
         b"not json",
+        '{"update_id": 1}'.encode("utf-16"),
+        b'{"update_id": 1, "x": "\xff"}',
         b"[]",
         {"update_id": "1"},
         {"update_id": -1},

@@ -85,8 +85,6 @@ def new_values(current: Any, body: UpdatesIn, now: datetime) -> dict[str, Any]:
         values.update(relay_delivered=0, relay_failures=0)
     # A new secret each time the webhook is set: an old one stops working at once.
     values["webhook_secret"] = secrets.token_urlsafe(32) if body.mode == "webhook" else None
-    if body.mode != "polling":
-        values["poll_offset"] = None if current is None else current.poll_offset
     return values
 
 
@@ -155,18 +153,20 @@ def to_out(conn: Connection, app_id: int, app_uuid: str, public_url: str) -> Upd
 # -- intake -----------------------------------------------------------------------------------
 
 
-def parse_update(raw: bytes) -> int:
-    """The update_id of a webhook body; BadRequest for anything that is no update."""
+def parse_update(raw: bytes) -> tuple[int, str]:
+    """The update_id and the text of a webhook body; BadRequest for anything that is no
+    update (Telegram sends UTF-8 JSON)."""
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The body is not JSON") from None
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except ValueError:  # UnicodeDecodeError too
+        raise BadRequest("The body is not UTF-8 JSON") from None
     update_id = data.get("update_id") if isinstance(data, dict) else None
     if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id < 0:
         raise BadRequest("update_id must be a non-negative integer")
     if update_id > 2**63 - 1:
         raise BadRequest("update_id is out of range")
-    return update_id
+    return update_id, text
 
 
 def check_webhook_secret(target: Any, given: str | None) -> int:
@@ -202,10 +202,10 @@ def update_row(
 def accept_webhook(conn: Connection, app_uuid: str, secret: str | None, raw: bytes) -> bool:
     """Stores one update from the webhook; False when its update_id was taken already."""
     app_id = check_webhook_secret(repo.webhook_target(conn, app_uuid), secret)
-    update_id = parse_update(raw)
+    update_id, text = parse_update(raw)
     settings = repo.get_settings(conn, app_id)
     relay = bool(settings is not None and settings.relay_url)
-    row = update_row(app_id, update_id, raw.decode(), relay, utcnow())
+    row = update_row(app_id, update_id, text, relay, utcnow())
     return repo.store_updates(conn, [row]) == 1
 
 
