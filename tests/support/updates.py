@@ -139,7 +139,7 @@ def apply_stored(db: Database, settings: Any, secrets: tuple[str, ...] = ("unuse
     with db.read() as conn:
         ids = active_apps(conn)
     for bot_app in ids:
-        total += runner._apply_pending(bot_app)
+        total += runner.apply_pending(bot_app)
     return total
 
 

@@ -115,7 +115,7 @@ class UpdatesRunner:
             repo.store_updates(conn, rows)
             repo.store_offset(conn, app_id, max(uid for uid, _ in items))
 
-    def _apply_pending(self, app_id: int) -> int:
+    def apply_pending(self, app_id: int) -> int:
         """Applies stored updates in update_id order, each in its own transaction."""
         done = 0
         while not self._stopping.is_set():
@@ -170,7 +170,7 @@ class UpdatesRunner:
                 polled = False
                 if view.mode == "polling":
                     polled = await self._poll(bot_session, app_id, view)
-                await asyncio.to_thread(self._apply_pending, app_id)
+                await asyncio.to_thread(self.apply_pending, app_id)
                 if not polled:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stopping.wait(), self.cfg.idle_s)
