@@ -12,7 +12,7 @@ from hushcast.bots.service import parse_app_uuid, resolve_app
 from hushcast.core.deps import ReadConn, get_db
 from hushcast.core.errors import ApiError
 from hushcast.orgs.deps import CurrentPrincipal
-from hushcast.updates import botapi, service
+from hushcast.updates import botapi, intake, link_service, settings_service
 from hushcast.updates.config import get_updates_settings
 from hushcast.updates.schemas import LinkIn, LinkOut, UpdatesIn, UpdatesOut
 
@@ -37,10 +37,10 @@ async def put_updates(
 
     def prepare() -> tuple[Any, dict[str, Any]]:
         with db.read() as conn:
-            return service.prepare_settings(conn, org_id, app_uuid, body)
+            return settings_service.prepare_settings(conn, org_id, app_uuid, body)
 
     app, values = await run_in_threadpool(prepare)
-    url = service.webhook_url(settings.public_url, app.uuid)
+    url = settings_service.webhook_url(settings.public_url, app.uuid)
     # Telegram first: a refused setWebhook leaves the stored mode as it was.
     try:
         await botapi.configure(
@@ -51,7 +51,9 @@ async def put_updates(
 
     def save() -> UpdatesOut:
         with db.transaction() as conn:
-            return service.store_settings(conn, org_id, app_uuid, values, settings.public_url)
+            return settings_service.store_settings(
+                conn, org_id, app_uuid, values, settings.public_url
+            )
 
     return await run_in_threadpool(save)
 
@@ -62,7 +64,9 @@ def get_updates(
 ) -> Any:
     """The bot's update settings and relay counters (never the secrets)."""
     app = resolve_app(conn, principal.organization_id, app_uuid)
-    return service.to_out(conn, int(app.id), app.uuid, request.app.state.settings.public_url)
+    return settings_service.to_out(
+        conn, int(app.id), app.uuid, request.app.state.settings.public_url
+    )
 
 
 @router.post("/apps/{app_uuid}/links", response_model=LinkOut)
@@ -73,7 +77,7 @@ def post_link(app_uuid: str, body: LinkIn, request: Request, principal: CurrentP
     db = get_db(request)
     with db.transaction() as conn:
         app = resolve_app(conn, principal.organization_id, app_uuid)
-        return service.make_link(
+        return link_service.make_link(
             conn,
             principal.organization_id,
             app,
@@ -83,7 +87,7 @@ def post_link(app_uuid: str, body: LinkIn, request: Request, principal: CurrentP
         )
 
 
-@receiver.post(service.WEBHOOK_PATH + "{app_uuid}", include_in_schema=False)
+@receiver.post(settings_service.WEBHOOK_PATH + "{app_uuid}", include_in_schema=False)
 async def telegram_webhook(app_uuid: str, request: Request) -> Response:
     """Telegram's calls: stored (deduplicated by update_id) and answered; the worker
     applies and relays them. A wrong secret gets 401 and nothing is stored."""
@@ -95,9 +99,9 @@ async def telegram_webhook(app_uuid: str, request: Request) -> Response:
         try:
             canonical = parse_app_uuid(app_uuid)
         except ApiError:
-            raise service.Unauthorized(service.FORBIDDEN) from None
+            raise intake.Unauthorized(intake.FORBIDDEN) from None
         with db.transaction() as conn:
-            service.accept_webhook(conn, canonical, secret, raw)
+            intake.accept_webhook(conn, canonical, secret, raw)
 
     await run_in_threadpool(store)
     return Response(status_code=200)

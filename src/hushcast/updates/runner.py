@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from hushcast.core.config import Settings
 from hushcast.core.db import Database
 from hushcast.core.timeutil import utcnow
-from hushcast.updates import botapi, decide, service
+from hushcast.updates import apply, botapi, decide, intake
 from hushcast.updates import repository as repo
 from hushcast.updates.config import UpdatesSettings
 from hushcast.webhooks import guard
@@ -110,7 +110,7 @@ class UpdatesRunner:
 
     def _store_polled(self, app_id: int, items: list[tuple[int, str]], relay: bool) -> None:
         now = utcnow()
-        rows = [service.update_row(app_id, uid, payload, relay, now) for uid, payload in items]
+        rows = [intake.update_row(app_id, uid, payload, relay, now) for uid, payload in items]
         with self.db.transaction() as conn:
             repo.store_updates(conn, rows)
             repo.store_offset(conn, app_id, max(uid for uid, _ in items))
@@ -127,7 +127,7 @@ class UpdatesRunner:
             for row in rows:
                 try:
                     with self.db.transaction() as conn:
-                        service.apply_update(
+                        apply.apply_update(
                             conn, app_id, int(view.organization_id), view, row, self.secrets()
                         )
                 except Exception as exc:
