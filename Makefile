@@ -26,9 +26,11 @@ lock:
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^py-spy' > requirements.lock
 
+# FAKE_TELEGRAM=1: send through a fake Telegram Bot API in the same process (README's
+# Quick start); any bot token works and nothing reaches Telegram. PORT=8001: another port.
 run: $(VENV)/.installed
 	mkdir -p var
-	$(BIN)/hushcast serve
+	$(BIN)/hushcast serve $(if $(FAKE_TELEGRAM),--fake-telegram) $(if $(PORT),--port $(PORT))
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests
@@ -52,8 +54,9 @@ pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) -m "not serial"
 	$(BIN)/pytest -q -m serial
 
+# PORT=8001 / TELEGRAM_PORT=8082 when 8000 / 8081 are taken.
 demo: $(VENV)/.installed
-	$(BIN)/hushcast demo
+	$(BIN)/hushcast demo $(if $(PORT),--port $(PORT)) $(if $(TELEGRAM_PORT),--telegram-port $(TELEGRAM_PORT))
 
 clean:
 	rm -rf $(VENV) var/*.db*

@@ -161,7 +161,12 @@ def api_errors() -> Iterator[None]:
         yield
     except ApiFailure as exc:
         prefix = f"Error {exc.status}: " if exc.status else "Error: "
-        err.print(f"[red]{prefix}{_escape(exc.detail)}[/red]")
+        hint = ""
+        if exc.status == 401:
+            hint = (
+                " (check --key or HUSHCAST_API_KEY; `hushcast keys create --org NAME` makes a key)"
+            )
+        err.print(f"[red]{prefix}{_escape(exc.detail)}{_escape(hint)}[/red]")
         raise typer.Exit(1) from None
 
 
@@ -173,23 +178,6 @@ def _escape(text: str) -> str:
 
 # --------------------------------------------------------------------------------------------
 # apps
-
-
-def apps(url: UrlOption = DEFAULT_URL, key: KeyOption = None) -> None:
-    """Lists the organisation's bots with subscriber and mute counts."""
-    with _client(url, key) as client, api_errors():
-        items = client.get("/v1/apps")
-    table = Table("appUuid", "username", "subscribers", "mutedNow", title="Bots")
-    for item in items:
-        table.add_row(
-            str(item.get("appUuid")),
-            "@" + str(item.get("botUsername") or ""),
-            _num(item.get("subscribers")),
-            _num(item.get("mutedNow")),
-        )
-    Console().print(table)
-    if not items:
-        err.print('No bots yet: connect one with POST /v1/apps {"botToken": ...}.')
 
 
 def _num(value: Any) -> str:
@@ -388,11 +376,19 @@ def broadcast_send(
     follow: Annotated[
         bool, typer.Option("--follow", help="Show progress until the broadcast ends")
     ] = False,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start", metavar="DATETIME", help="Start then (UTC, e.g. 2027-01-15T09:00), not now"
+        ),
+    ] = None,
     url: UrlOption = DEFAULT_URL,
     key: KeyOption = None,
 ) -> None:
     """Starts a broadcast of a message to a bot's subscribers; prints its id."""
     body: dict[str, Any] = {"messageId": message_id, "appId": app_uuid}
+    if start:
+        body["startDate"] = start
     if group:
         body["groups"] = list(group)
     with _client(url, key) as client, api_errors():
@@ -408,7 +404,8 @@ def broadcast_send(
         except KeyboardInterrupt:
             err.print(f"Stopped following; broadcast {bid} goes on.")
             raise typer.Exit(130) from None
-    Console().print(counters_table(final, title=f"Broadcast {bid}: {final.get('status')}"))
+    # stderr: stdout holds the id alone, for BID=$(hushcast broadcast send ... --follow).
+    err.print(counters_table(final, title=f"Broadcast {bid}: {final.get('status')}"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -424,6 +421,7 @@ def report(
     bucket: Annotated[
         str, typer.Option(help="Which contacts to download with --csv (e.g. all, errors)")
     ] = "all",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead")] = False,
     url: UrlOption = DEFAULT_URL,
     key: KeyOption = None,
 ) -> None:
@@ -433,6 +431,11 @@ def report(
             _download_csv(client, broadcast_id, bucket, csv_file)
             return
         data = client.get(f"/v1/broadcast/{broadcast_id}/report")
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
     print_report(data, Console())
 
 
@@ -571,13 +574,8 @@ def tokens_import(
     if "token" not in header:
         err.print(f"[red]{_escape(str(file))}: the header needs a 'token' column.[/red]")
         raise typer.Exit(2)
+    # No identifier column is fine: each bare chat id gets a contact of its own.
     columns = [c for c in TOKEN_ID_COLUMNS if c in header]
-    if not columns:
-        err.print(
-            f"[red]{_escape(str(file))}: the header needs at least one of "
-            f"{', '.join(TOKEN_ID_COLUMNS)}.[/red]"
-        )
-        raise typer.Exit(2)
     total = _count_records(file)
     totals = dict.fromkeys(RESULT_FIELDS, 0)
     imported = 0
@@ -625,7 +623,6 @@ def _print_totals(totals: dict[str, int], rows: int) -> None:
 
 def register(app: typer.Typer) -> None:
     """Adds the HTTP-API commands to the main ``hushcast`` app."""
-    app.command("apps")(apps)
     app.command("mute")(mute)
     app.command("unmute")(unmute)
     app.command("report")(report)

@@ -212,6 +212,16 @@ def demo(
     from hushcast.telegram.testing import FakeTelegramThread
 
     _install_stop_signals()
+    from hushcast.cli import exit_if_port_taken
+
+    # Before anything is created: a busy port is one line, not a half-started demo.
+    exit_if_port_taken("127.0.0.1", port, "The demo's API", "--port; make demo PORT=...")
+    exit_if_port_taken(
+        "127.0.0.1",
+        telegram_port,
+        "The demo's fake Telegram server",
+        "--telegram-port; make demo TELEGRAM_PORT=...",
+    )
     db_path = _fresh_db_path(var_dir).resolve()
     database_url = f"sqlite:///{db_path}"
     base_url = f"http://127.0.0.1:{port}"

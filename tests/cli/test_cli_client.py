@@ -190,19 +190,19 @@ def test_tokens_import_in_batches(
     assert result.exit_code == 0, result.output
     assert re.search(r"tokensUnchanged │ 2,500", flat(result))
 
-    # A row without any identifier, in the second batch: reported by its CSV line.
+    # A row whose chat id is not one, in the second batch: reported by its CSV line.
     bad_rows = [
         {"token": str(900_000 + i), "externalCustomerId": f"d{i}", "email": "", "phone": ""}
         for i in range(1_200)
     ]
-    bad_rows[1_100]["externalCustomerId"] = ""  # data row 1,101 = line 1,102
+    bad_rows[1_100]["token"] = "not-a-chat-id"  # data row 1,101 = line 1,102
     bad = tmp_path / "bad.csv"
     write_csv(bad, bad_rows, header)
     result = cli("tokens", "import", "--app", app_uuid, str(bad), "--batch-size", "1000")
     assert result.exit_code == 1, result.output
     out = flat(result)
     assert "CSV line 1102" in out, out
-    assert "needs at least one of" in out
+    assert "not-a-chat-id" in out
     assert "1,000 rows before line 1002 were imported" in out
     assert live.http.get(f"/v1/apps/{app_uuid}").json()["subscribers"] == 3_500
 

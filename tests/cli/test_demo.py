@@ -87,4 +87,7 @@ def test_demo_fails_cleanly_when_the_port_is_taken(tmp_path: Path) -> None:
             timeout=60,
         )
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "Demo failed" in proc.stderr
+    flat = " ".join(proc.stderr.split())
+    assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in flat, flat
+    assert "make demo PORT=" in flat and "Traceback" not in flat
+    assert not (tmp_path / "var").exists()  # checked before anything is created

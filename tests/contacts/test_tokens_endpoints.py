@@ -135,6 +135,28 @@ def test_token_moves_to_matched_contact(client: TestClient, app_uuid: str, db: D
     assert again.json()["tokensUnchanged"] == 1
 
 
+def test_bare_chat_id_gets_a_contact_of_its_own_once(
+    client: TestClient, app_uuid: str, db: Database
+) -> None:
+    # Accepted as {"token": "555"} or as "555" alone; the same chat id twice: one contact.
+    body = {"tokens": [{"token": "555"}, "556", 557, {"token": "556"}]}
+    r = client.post(tokens_url(app_uuid), json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["contactsCreated"] == 3 and r.json()["tokensAdded"] == 3
+    assert counts(db) == (3, 3)
+    first = owner(db, "555")
+
+    # Again, alone: the chat keeps its contact (no new one).
+    r = client.post(tokens_url(app_uuid), json={"tokens": ["555"]})
+    assert r.json()["contactsCreated"] == 0 and r.json()["tokensUnchanged"] == 1
+    assert owner(db, "555") == first
+
+    # With an identifier later: it moves to the contact named, as any token does.
+    r = client.post(tokens_url(app_uuid), json={"tokens": [{"token": "555", "email": "a@x.io"}]})
+    assert r.json()["contactsCreated"] == 1 and r.json()["tokensMoved"] == 1
+    assert owner(db, "555") != first
+
+
 def test_unknown_contact_id_alone_is_rejected(
     client: TestClient, app_uuid: str, db: Database
 ) -> None:
@@ -149,7 +171,7 @@ def test_bad_item_names_index_and_applies_nothing(
     good = [{"token": str(i + 1), "email": f"u{i}@x.io"} for i in range(50)]
     cases = [
         ({"token": "", "email": "z@x.io"}, "tokens[50].token"),
-        ({"token": "51"}, "tokens[50]"),
+        (["51"], "tokens[50] must be an object or a chat id"),
         ({"token": True, "email": "z@x.io"}, "tokens[50].token"),
         ({"token": "51", "email": "not-an-email"}, "tokens[50].email"),
         ({"token": "51", "phone": "call me"}, "tokens[50].phone"),

@@ -87,7 +87,7 @@ def connect_bot(
             values["bot_username"] = bot.username
         if values:
             repo.update_app(conn, existing.id, values)
-        return to_out(repo.get_by_id(conn, existing.id)), False
+        return _counted(conn, repo.get_by_id(conn, existing.id)), False
     app_id = repo.insert_app(
         conn,
         {
@@ -105,7 +105,8 @@ def connect_bot(
             "created_at": utcnow(),
         },
     )
-    return to_out(repo.get_by_id(conn, app_id)), True
+    # Every answer about a bot has the same fields: a new one has 0 subscribers, not null.
+    return to_out(repo.get_by_id(conn, app_id), 0, 0), True
 
 
 def list_apps(conn: Connection, org_id: int) -> list[AppOut]:
@@ -117,7 +118,10 @@ def list_apps(conn: Connection, org_id: int) -> list[AppOut]:
 
 
 def get_app(conn: Connection, org_id: int, app_uuid: str) -> AppOut:
-    row = resolve_app(conn, org_id, app_uuid)
+    return _counted(conn, resolve_app(conn, org_id, app_uuid))
+
+
+def _counted(conn: Connection, row: Any) -> AppOut:
     subs = repo.subscriber_counts(conn, [row.id])
     muted = repo.muted_counts(conn, [row.id], utcnow())
     return to_out(row, subs.get(row.id, 0), muted.get(row.id, 0))

@@ -28,6 +28,11 @@ class TokenItem:
     contact_id: int | None
     identifiers: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def bare(self) -> bool:
+        """A chat id alone: it keeps the contact it has, or gets a contact of its own."""
+        return self.contact_id is None and not self.identifiers
+
 
 def parse_token_items(body: dict[str, Any]) -> list[TokenItem]:
     raw = body.get("tokens")
@@ -37,8 +42,10 @@ def parse_token_items(body: dict[str, Any]) -> list[TokenItem]:
         raise BadRequest(f"At most {MAX_TOKENS_PER_REQUEST} tokens per request")
     items: list[TokenItem] = []
     for i, entry in enumerate(raw):
+        if isinstance(entry, (str, int)) and not isinstance(entry, bool):
+            entry = {"token": entry}  # a bare chat id, as in {"tokens": ["555"]}
         if not isinstance(entry, dict):
-            raise BadRequest(f"tokens[{i}] must be an object")
+            raise BadRequest(f"tokens[{i}] must be an object or a chat id")
         token = parse_chat_id(entry.get("token"), f"tokens[{i}].token")
         contact_id = entry.get("contactId")
         if contact_id is not None:
@@ -50,10 +57,6 @@ def parse_token_items(body: dict[str, Any]) -> list[TokenItem]:
             value = clean_identifier(f"tokens[{i}]", name, entry.get(name))
             if value is not None:
                 identifiers[name] = value
-        if contact_id is None and not identifiers:
-            raise BadRequest(
-                f"tokens[{i}] needs at least one of contactId, externalCustomerId, phone, email"
-            )
         items.append(TokenItem(i, token, contact_id, identifiers))
     return items
 
@@ -74,10 +77,17 @@ def register_tokens(
         found = repo.contacts_by_identifier(conn, org_id, COLUMN_OF[name], values)
         lookup[name] = {v: ("db", cid) for v, cid in found.items()}
 
+    # A bare chat id already registered with this bot stays with its contact.
+    held = {
+        token: ("db", int(row.contact_id))
+        for token, row in repo.tokens_of_app(
+            conn, app_id, sorted({it.token for it in items if it.bare})
+        ).items()
+    }
     new_contacts: list[dict[str, Any]] = []
     matched: list[tuple[str, int]] = []
     for it in items:
-        ref: tuple[str, int] | None = None
+        ref: tuple[str, int] | None = held.get(it.token) if it.bare else None
         if it.contact_id is not None and it.contact_id in known_ids:
             ref = ("db", it.contact_id)
         if ref is None:
@@ -87,7 +97,7 @@ def register_tokens(
                     ref = lookup[name][value]
                     break
         if ref is None:
-            if not it.identifiers:
+            if it.contact_id is not None and not it.identifiers:
                 raise BadRequest(f"tokens[{it.index}]: contact {it.contact_id} not found")
             ref = ("new", len(new_contacts))
             new_contacts.append(
@@ -104,6 +114,8 @@ def register_tokens(
             # Later items of the same batch match the contact created here.
             for name, value in it.identifiers.items():
                 lookup[name].setdefault(value, ref)
+            if it.bare:
+                held[it.token] = ref
         matched.append(ref)
 
     new_ids = repo.insert_contacts(conn, new_contacts)

@@ -15,7 +15,7 @@ from hushcast.reports import service
 from hushcast.reports.schemas import (
     BroadcastReportOut,
     MessageReportOut,
-    ReportContactsPage,
+    ReportContact,
     SingleReportItem,
 )
 
@@ -41,7 +41,7 @@ def broadcast_report(
 
 @router.get(
     "/broadcast/{broadcast_id}/report/contacts",
-    response_model=ReportContactsPage,
+    response_model=list[ReportContact],
     responses={200: {"content": {"text/csv": {}}}},
 )
 def broadcast_report_contacts(
@@ -55,7 +55,7 @@ def broadcast_report_contacts(
     format: Annotated[
         str, Query(max_length=10, description="json, or csv: every row, streamed")
     ] = "json",
-) -> ReportContactsPage | StreamingResponse:
+) -> list[ReportContact] | StreamingResponse:
     """The recipients of a broadcast in one bucket, ordered by delivery id. With
     format=csv the whole bucket is streamed as a CSV attachment (startindex/maxrows
     ignored)."""
@@ -70,8 +70,9 @@ def broadcast_report_contacts(
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
     result = service.report_contacts(conn, org_id, broadcast_id, bucket, page.offset, page.maxrows)
+    # One list format everywhere (as Yespo's): a JSON array, the total in TotalCount.
     set_total(response, result.total)
-    return result
+    return result.items
 
 
 @router.get("/messages/single-report", response_model=list[SingleReportItem])

@@ -1095,34 +1095,111 @@ def _parse_bot(value: str) -> tuple[str, str | None]:
     return token, username or None
 
 
-def build_arg_parser() -> argparse.ArgumentParser:
+CONTROL_API_HELP = """\
+Bot API: /bot<TOKEN>/<method> (and /bot<TOKEN>/test/<method>), GET or POST, JSON or form:
+  getMe, sendMessage, sendPhoto, getUpdates, setWebhook, deleteWebhook, getWebhookInfo.
+
+Control API (JSON), for your tests:
+  GET    /_fake/messages[?chat_id=ID]   messages accepted, oldest first
+  DELETE /_fake/messages                forget messages, counters and rate windows
+  GET    /_fake/stats                   {"accepted", "rate_limited", "faults", "requests", "in_flight"}
+  GET    /_fake/config                  the configuration below, as JSON
+  PATCH  /_fake/config                  change part of it, e.g. {"fault_rate": 0.1},
+                                        {"blocked": ["42"]} (403 for chat 42), "deactivated",
+                                        "missing" (400 chat not found), "migrated",
+                                        "fault_schedule": [{"after": 10, "count": 3, "kind": "502"}]
+  POST   /_fake/bots                    {"token", "id", "username", "first_name"?}: a bot
+  POST   /_fake/updates                 {"token", "update": {...}}: queue an update for getUpdates
+                                        (or push it to the webhook set with setWebhook)
+  POST   /_fake/users/{chat_id}/start   a user: {"payload"?} /start; also /send {"text"},
+                                        /block, /unblock, /callback {"data"}; add "token"
+                                        when the fake knows several bots
+"""
+
+
+def build_arg_parser(
+    prog: str = "python -m hushcast.telegram.fake_server",
+) -> argparse.ArgumentParser:
+    """``hushcast fake-telegram`` and ``python -m hushcast.telegram.fake_server``: one parser,
+    so both have the same options and defaults."""
     defaults = FakeTelegramConfig()
     parser = argparse.ArgumentParser(
-        prog="python -m hushcast.telegram.fake_server",
-        description="Fake Telegram Bot API server with flood limits and fault injection.",
+        prog=prog,
+        description="Fake Telegram Bot API server with Telegram's flood limits and fault "
+        "injection, for tests, demos and your own CI (docs/fake-telegram.md).",
+        epilog=CONTROL_API_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
+    parser.add_argument("--port", type=int, default=8081, help="port to listen on (%(default)s)")
     parser.add_argument(
-        "--global-rate", type=float, default=defaults.global_rate, help="msgs/s per bot"
+        "--global-rate",
+        type=float,
+        default=defaults.global_rate,
+        help="messages/s per bot, all chats (%(default)s)",
     )
-    parser.add_argument("--private-chat-rate", type=float, default=defaults.private_chat_rate)
-    parser.add_argument("--group-per-minute", type=float, default=defaults.group_per_minute)
-    parser.add_argument("--paid-rate", type=float, default=defaults.paid_rate)
-    parser.add_argument("--no-limits", action="store_true", help="disable flood limits")
-    parser.add_argument("--retry-after", type=int, default=None, help="fixed retry_after for 429s")
-    parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument(
-        "--arrival-jitter-ms", type=float, default=0.0, help="sends counted up to this late"
+        "--private-chat-rate",
+        type=float,
+        default=defaults.private_chat_rate,
+        help="messages/s to one private chat (%(default)s)",
+    )
+    parser.add_argument(
+        "--group-per-minute",
+        type=float,
+        default=defaults.group_per_minute,
+        help="messages per minute to one group or channel (%(default)s)",
+    )
+    parser.add_argument(
+        "--paid-rate",
+        type=float,
+        default=defaults.paid_rate,
+        help="messages/s per bot with allow_paid_broadcast (%(default)s)",
+    )
+    parser.add_argument("--no-limits", action="store_true", help="disable the flood limits")
+    parser.add_argument(
+        "--retry-after", type=int, default=None, help="fixed retry_after (s) of every 429"
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="added before answering a send (0)"
+    )
+    parser.add_argument(
+        "--arrival-jitter-ms", type=float, default=0.0, help="sends counted up to this late (0)"
     )
     parser.add_argument(
         "--realistic", action="store_true", help="429s answer retry_after of 5-30 s"
     )
-    parser.add_argument("--fault-rate", type=float, default=0.0)
-    parser.add_argument("--fault-kind", choices=FAULT_KINDS, default="500")
-    parser.add_argument("--timeout-s", type=float, default=defaults.timeout_s)
     parser.add_argument(
-        "--accept-any-token", action="store_true", help="accept any <digits>:<secret> token"
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="share of sends (0..1) that answer a fault instead (0)",
+    )
+    parser.add_argument(
+        "--fault-kind",
+        choices=FAULT_KINDS,
+        default="500",
+        help="the fault: HTTP 500, 502, a timeout or a dropped connection (%(default)s)",
+    )
+    parser.add_argument(
+        "--timeout-s",
+        type=float,
+        default=defaults.timeout_s,
+        help="how long a timeout fault waits (%(default)s)",
+    )
+    tokens = parser.add_mutually_exclusive_group()
+    tokens.add_argument(
+        "--accept-any-token",
+        dest="accept_any_token",
+        action="store_true",
+        default=True,
+        help="accept any <digits>:<secret> bot token, as its own bot (the default)",
+    )
+    tokens.add_argument(
+        "--strict-tokens",
+        dest="accept_any_token",
+        action="store_false",
+        help="only bots given with --bot or POST /_fake/bots; others get 401",
     )
     parser.add_argument(
         "--bot",
@@ -1132,6 +1209,9 @@ def build_arg_parser() -> argparse.ArgumentParser:
         metavar="TOKEN[=USERNAME]",
         help="register a bot (repeatable)",
     )
+    for action in parser._actions:  # "--latency-ms N", not "--latency-ms LATENCY_MS"
+        if action.type in (int, float) and action.dest != "port":
+            action.metavar = "N"
     return parser
 
 
@@ -1157,13 +1237,21 @@ def config_from_args(args: argparse.Namespace) -> FakeTelegramConfig:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = build_arg_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    parser = build_arg_parser(prog) if prog else build_arg_parser()
+    args = parser.parse_args(argv)
     try:
         config = config_from_args(args)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
-    run_fake_server(args.host, args.port, config)
+    try:
+        run_fake_server(args.host, args.port, config)
+    except OSError as exc:
+        # A busy port: one line, not a traceback.
+        raise SystemExit(
+            f"error: the fake Telegram server cannot listen on {args.host}:{args.port}: "
+            f"{exc.strerror or exc}"
+        ) from None
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 ``FakeTelegramThread`` owns its own event loop, so synchronous tests, other event loops and
 subprocesses can all talk to the fake over real HTTP (``thread.base_url``).
 
-Use the ``fake_telegram`` pytest fixture (function scoped) from a conftest::
+Installing the package gives every pytest suite a ``fake_telegram`` fixture (function
+scoped) through the plugin ``hushcast.telegram.pytest_plugin``; this module's fixture of the
+same name can still be imported into a conftest::
 
     from hushcast.telegram.testing import fake_telegram  # noqa: F401
 
