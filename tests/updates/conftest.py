@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.receiver import Receiver
 from tests.support.updates import RelayEndpoint
 
 
@@ -23,3 +24,13 @@ def relay() -> Iterator[RelayEndpoint]:
         yield endpoint
     finally:
         endpoint.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A signature-checking webhook receiver (subscriber events)."""
+    r = Receiver()
+    try:
+        yield r
+    finally:
+        r.stop()

@@ -21,6 +21,7 @@ from hushcast.sending.service import Target, queue
 from hushcast.updates import decide, links
 from hushcast.updates import repository as repo
 from hushcast.updates.decide import Effect
+from hushcast.webhooks import outbox as webhook_outbox
 
 log = logging.getLogger("hushcast.updates")
 
@@ -65,9 +66,17 @@ def _apply(
     if isinstance(effect, decide.Start):
         _start(conn, app_id, org_id, effect, link_secrets, view.welcome_message_id, now)
     elif isinstance(effect, decide.Deactivate):
-        repo.set_token_active(conn, app_id, effect.chat_id, False, effect.reason, now)
+        if repo.set_token_active(conn, app_id, effect.chat_id, False, effect.reason, now):
+            # The subscriber webhook event a failed send would have written.
+            webhook_outbox.record_outcomes(conn, app_id, [], [(effect.chat_id, effect.reason)])
     elif isinstance(effect, decide.Reactivate):
-        repo.set_token_active(conn, app_id, effect.chat_id, True, None, now)
+        before = repo.token_row(conn, app_id, effect.chat_id)
+        if before is not None and repo.set_token_active(
+            conn, app_id, effect.chat_id, True, None, now
+        ):
+            webhook_outbox.record_token_changes(
+                conn, app_id, {effect.chat_id: int(before.contact_id)}, {effect.chat_id: before}
+            )
     elif isinstance(effect, decide.RegisterGroup):
         _register_group(conn, app_id, org_id, effect, now)
     elif isinstance(effect, decide.Dialog):
