@@ -234,8 +234,8 @@ def test_a_stuck_relay_endpoint_does_not_hold_up_polling(
     relay: RelayEndpoint,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("HUSHCAST_UPDATES_RELAY_TIMEOUT_S", "3")
-    relay.hang_s = 10.0
+    monkeypatch.setenv("HUSHCAST_UPDATES_RELAY_TIMEOUT_S", "10")
+    relay.hang_s = 30.0
     fast = settings.model_copy(update={"worker_poll_s": 0.05, "worker_lease_s": 5.0})
     live = LiveService(fast, db, api_key)
     try:
@@ -250,7 +250,8 @@ def test_a_stuck_relay_endpoint_does_not_hold_up_polling(
         for i in range(3):
             user(fake_telegram, 5802 + i, "start", bot)
         wait_for(lambda: applied(db, app_uuid, 4), timeout=10)
-        assert time.monotonic() - started < 2.5  # within the relay's 3 s timeout
+        # Well within the relay's 10 s timeout (margin for a loaded machine).
+        assert time.monotonic() - started < 7
     finally:
         relay.hang_s = 0
         live.stop()
