@@ -178,6 +178,8 @@ class UpdatesRunner:
             log.exception("updates of app %s failed; retrying", app_id)
         finally:
             done.set()
+            # A POST in flight is dropped and sent again by the next holder (at least once).
+            relay.cancel()
             await asyncio.gather(relay, return_exceptions=True)
             await bot_session.close()
             await asyncio.to_thread(self._release_all, [app_id])
