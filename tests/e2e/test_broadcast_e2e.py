@@ -58,7 +58,7 @@ def test_broadcast_respects_mute_and_records_every_outcome(
         )
     message_id = create_message(http, "Hello %FIRSTNAME|friend%, sale!")
     r = http.post("/v1/broadcast", json={"messageId": message_id, "appId": app_uuid})
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     bid = r.json()["broadcastId"]
     final = wait_for(lambda: broadcast_done(http, bid), timeout=30)
 

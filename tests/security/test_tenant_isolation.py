@@ -108,7 +108,7 @@ def _build(client: TestClient, other_key: str, fake: Any) -> Ctx:
             "startDate": "2099-01-01T00:00",
         },
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     broadcast = r.json()["broadcastId"]
     r = client.post(
         f"/v1/message/{message}/smartsend",
