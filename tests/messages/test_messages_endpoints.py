@@ -86,7 +86,10 @@ def test_create_and_get_full_message(client: TestClient) -> None:
         "tags",
         "createdAt",
         "updatedAt",
+        "languages",
+        "translations",
     }
+    assert msg["languages"] == [] and msg["translations"] == []
 
 
 def test_minimal_message_defaults(client: TestClient) -> None:

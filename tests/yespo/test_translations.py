@@ -28,6 +28,18 @@ def test_put_list_delete_translation(client: TestClient) -> None:
     client.put(f"/v1/messages/telegram/{mid}/pt_BR", json={"text": "Olá"})
     langs = client.get(f"/v1/messages/telegram/{mid}/languages").json()
     assert langs["languages"] == ["pt-br", "uk"]
+    # Yespo's GET of the message carries languages and translations (BaseTelegramBotMessage).
+    got = client.get(f"/api/v1/messages/telegram/{mid}").json()
+    assert got["languages"] == ["pt-br", "uk"]
+    assert got["translations"][1] == {
+        "name": "Sale",
+        "languageCode": "uk",
+        "text": "Привіт %FIRSTNAME|друже%",
+        "imageSource": None,
+        "buttons": [{"text": "Магазин", "link": "https://s.example"}],
+    }
+    listed = client.get("/v1/messages/telegram").json()
+    assert [m["languages"] for m in listed if m["id"] == mid] == [["pt-br", "uk"]]
     assert langs["translations"][1]["buttons"] == [{"text": "Магазин", "link": "https://s.example"}]
     r = client.delete(f"/v1/messages/telegram/{mid}/uk")
     assert r.status_code == 200 and r.json()["languages"] == ["pt-br"]
