@@ -239,7 +239,7 @@ def test_every_api_call_that_creates_work_notifies(
         )
         assert r.status_code == 200, r.text
         assert _payloads(listener, 1) == [aid]
-        bid = r.json()["broadcastId"]
+        bid = int(r.json()["broadcastId"])
         assert client.post(f"/v1/broadcast/{bid}/pause").status_code == 200
         assert _payloads(listener) == []
         assert client.post(f"/v1/broadcast/{bid}/resume").status_code == 200

@@ -158,7 +158,7 @@ def test_bot_tokens_and_api_keys_never_leak(
     message = r.json()["id"]
     r = http.post("/v1/broadcast", json={"messageId": message, "appId": app})
     assert r.status_code == 200, r.text
-    broadcast = r.json()["broadcastId"]
+    broadcast = int(r.json()["broadcastId"])
 
     def finished() -> bool:
         return http.get(f"/v1/broadcast/{broadcast}").json()["status"] == "FINISHED"

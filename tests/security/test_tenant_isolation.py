@@ -109,7 +109,7 @@ def _build(client: TestClient, other_key: str, fake: Any) -> Ctx:
         },
     )
     assert r.status_code == 200, r.text
-    broadcast = r.json()["broadcastId"]
+    broadcast = int(r.json()["broadcastId"])
     r = client.post(
         f"/v1/message/{message}/smartsend",
         json={"appId": app, "email": False, "recipients": [{"locator": token}]},

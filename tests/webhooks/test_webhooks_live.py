@@ -49,9 +49,9 @@ def test_broadcast_delivery_and_click_events(
     assert r.status_code == 200, r.text
     http.post(f"/v1/apps/{app_uuid}/token/mute", json={"token": tokens[0]})
     mid = create_message(http, "Sale", buttons=[{"text": "Open", "link": "https://shop.example/"}])
-    bid = http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()["broadcastId"]
+    )
     wait_for(lambda: broadcast_done(http, bid), timeout=60)
     wait_for(lambda: len({e["chatId"] for e in receiver.events()}) == 40, timeout=30)
     events = {e["chatId"]: e for e in receiver.events() if e["type"] == "delivery"}
@@ -169,9 +169,11 @@ def test_worker_killed_mid_broadcast_loses_no_delivery_event(
         json={"tokens": [{"token": t, "externalCustomerId": t} for t in tokens]},
     )
     mid = client.post("/v1/messages/telegram", json={"name": "m", "text": "hi"}).json()["id"]
-    bid = client.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        client.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
+            "broadcastId"
+        ]
+    )
     worker = start_worker(db_url, fake_telegram.base_url)
     try:
         wait_for(lambda: len(receiver.events()) >= 50, timeout=60)

@@ -39,11 +39,12 @@ def test_new_broadcast_request_and_broadcast_view(
     r = client.post("/api/v1/broadcast", json=body)
     assert r.status_code == 200, r.text
     view = r.json()
-    assert isinstance(view["broadcastId"], int)
+    # Yespo's BroadcastView types: the three ids are strings.
+    assert isinstance(view["broadcastId"], str) and int(view["broadcastId"]) > 0
     expected = {
         "title": "Spring",
-        "messageId": mid,
-        "groupId": gid,
+        "messageId": str(mid),
+        "groupId": str(gid),
         "batchSize": 1000,
         "batchIntervalUnit": "HOUR",
     }
