@@ -108,8 +108,8 @@ def _build(client: TestClient, other_key: str, fake: Any) -> Ctx:
             "startDate": "2099-01-01T00:00",
         },
     )
-    assert r.status_code == 201, r.text
-    broadcast = r.json()["broadcastId"]
+    assert r.status_code == 200, r.text
+    broadcast = int(r.json()["broadcastId"])
     r = client.post(
         f"/v1/message/{message}/smartsend",
         json={"appId": app, "email": False, "recipients": [{"locator": token}]},

@@ -42,7 +42,7 @@ def applied(db: Database, app_uuid: str, count: int) -> bool:
 def broadcast(live: LiveService, app_uuid: str, text: str) -> int:
     message_id = create_message(live.http, text)
     r = live.http.post("/v1/broadcast", json={"messageId": message_id, "appId": app_uuid})
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     bid = int(r.json()["broadcastId"])
     wait_for(lambda: broadcast_done(live.http, bid), timeout=30)
     return bid
