@@ -109,6 +109,7 @@ def api_router() -> APIRouter:
     from hushcast.policies.endpoints import router as policies
     from hushcast.reports.endpoints import router as reports
     from hushcast.sending.endpoints import router as sending
+    from hushcast.updates.endpoints import router as updates
     from hushcast.webhooks.endpoints import router as webhooks
     from hushcast.yespo.router import router as yespo
 
@@ -130,6 +131,7 @@ def api_router() -> APIRouter:
         sending,
         reports,
         webhooks,
+        updates,
         policies,
         yespo,
     ):
@@ -257,6 +259,9 @@ def create_app(
     from hushcast.tracking.endpoints import router as tracking_router
 
     app.include_router(tracking_router)
+    from hushcast.updates.endpoints import receiver as telegram_updates
+
+    app.include_router(telegram_updates)
     from hushcast.web.routes import router as web_router
     from hushcast.web.routes import static_files
 

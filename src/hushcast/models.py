@@ -13,6 +13,7 @@ from hushcast.messages import models as _messages  # noqa: F401
 from hushcast.mute import models as _mute  # noqa: F401
 from hushcast.orgs import models as _orgs  # noqa: F401
 from hushcast.policies import models as _policies  # noqa: F401
+from hushcast.updates import models as _updates  # noqa: F401
 from hushcast.web import models as _web  # noqa: F401
 from hushcast.webhooks import models as _webhooks  # noqa: F401
 from hushcast.yespo import models as _yespo  # noqa: F401

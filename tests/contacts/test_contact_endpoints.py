@@ -538,8 +538,9 @@ def test_delete_removes_tokens_and_memberships(
     client.post(f"/v1/groups/{gid}/contacts", json={"contactIds": [cid, keep]})
 
     r = client.delete(f"/v1/contact/{cid}")
-    assert r.status_code == 204, r.text
-    assert r.content == b""
+    # Yespo answers 200 with a body (its clients treat 204 as unexpected).
+    assert r.status_code == 200, r.text
+    assert r.json() == {"id": cid}
     assert_problem(client.get(f"/v1/contact/{cid}"), 404, "Contact not found")
     assert_problem(client.delete(f"/v1/contact/{cid}"), 404, "Contact not found")
     with db.read() as conn:
@@ -594,7 +595,7 @@ def test_prefixes(client: TestClient, prefix: str) -> None:
     r = client.post(f"{prefix}/contacts/", json={"contacts": [{"email": "p@x.io"}]})
     assert r.json()["ids"] == [cid]
     assert client.get(f"{prefix}/contact/{cid}").json()["email"] == "p@x.io"
-    assert client.delete(f"{prefix}/contact/{cid}/").status_code == 204
+    assert client.delete(f"{prefix}/contact/{cid}/").status_code == 200
 
 
 def test_requires_auth(client: TestClient) -> None:

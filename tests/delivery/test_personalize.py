@@ -124,3 +124,32 @@ def test_only_stored_links_that_render_unchanged_are_rewritten() -> None:
     token = out.buttons[0]["url"].removeprefix("http://hush.test/c/")
     # Bound to the delivery's organisation (tracking/links.py checks it on click).
     assert read_click_token("k", token) == (9, 5, "https://shop.example/a")
+
+
+@pytest.mark.asyncio
+async def test_the_jobs_language_picks_the_translation() -> None:
+    messages = Messages()
+    uk = SimpleNamespace(language_code="uk", text="Привіт", image_source=None, buttons=None)
+    loads: list[int] = []
+
+    async def translations(message_id: int) -> list[Any]:
+        loads.append(message_id)
+        return [uk]
+
+    p = Personalizer(
+        messages.load,
+        click_tracking=False,
+        public_url="http://hush.test",
+        secret=lambda: "k",
+        load_translations=translations,
+    )
+    texts = []
+    for language in ("uk", "uk_UA", None, "de"):
+        j = job()
+        j.language = language
+        r = await p.personalize(j, V1)
+        assert isinstance(r, RenderedMessage)
+        texts.append(r.text)
+    assert texts == ["Привіт", "Привіт", "v1 text", "v1 text"]
+    # Loaded once per message version, like the message itself.
+    assert loads == [1] and messages.loads == 1

@@ -58,8 +58,8 @@ def test_broadcast_respects_mute_and_records_every_outcome(
         )
     message_id = create_message(http, "Hello %FIRSTNAME|friend%, sale!")
     r = http.post("/v1/broadcast", json={"messageId": message_id, "appId": app_uuid})
-    assert r.status_code == 201, r.text
-    bid = r.json()["broadcastId"]
+    assert r.status_code == 200, r.text
+    bid = int(r.json()["broadcastId"])
     final = wait_for(lambda: broadcast_done(http, bid), timeout=30)
 
     got = received(fake_telegram)
@@ -90,9 +90,11 @@ def test_broadcast_respects_mute_and_records_every_outcome(
     assert tokens_now["3001"]["active"] is False and tokens_now["3002"]["active"] is False
     assert tokens_now["3003"]["active"] is True
     fake_telegram.clear()
-    bid2 = http.post("/v1/broadcast", json={"messageId": message_id, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid2 = int(
+        http.post("/v1/broadcast", json={"messageId": message_id, "appId": app_uuid}).json()[
+            "broadcastId"
+        ]
+    )
     wait_for(lambda: broadcast_done(http, bid2), timeout=30)
     rows2 = deliveries_by_token(db, bid2)
     for t in ("3001", "3002"):
@@ -109,9 +111,11 @@ def test_mute_issued_mid_broadcast_stops_later_sends(
     tokens = [str(5000 + i) for i in range(12)]
     register(live, app_uuid, tokens)
     message_id = create_message(live.http, "News")
-    bid = live.http.post("/v1/broadcast", json={"messageId": message_id, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        live.http.post("/v1/broadcast", json={"messageId": message_id, "appId": app_uuid}).json()[
+            "broadcastId"
+        ]
+    )
     wait_for(lambda: len(fake_telegram.messages()) >= 3, timeout=20)
     late = tokens[-2:]
     r = live.http.post(f"/v1/apps/{app_uuid}/token/mute", json={"tokens": late, "duration": 600})
@@ -176,9 +180,11 @@ def test_rate_limit_honoured_and_429_obeyed(live: LiveService, fake_telegram: An
     tokens = [str(10_000 + i) for i in range(60)]
     register(live, app_uuid, tokens)
     message_id = create_message(live.http, "Hi")
-    bid = live.http.post("/v1/broadcast", json={"messageId": message_id, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        live.http.post("/v1/broadcast", json={"messageId": message_id, "appId": app_uuid}).json()[
+            "broadcastId"
+        ]
+    )
     wait_for(lambda: broadcast_done(live.http, bid), timeout=30)
     assert fake_telegram.stats()["rate_limited"] == 0
     times = sorted(m["monotonic"] for m in fake_telegram.messages())
@@ -189,9 +195,11 @@ def test_rate_limit_honoured_and_429_obeyed(live: LiveService, fake_telegram: An
     fake_telegram.clear()
     fake_telegram.configure(retry_after=2)
     live.http.patch(f"/v1/apps/{app_uuid}", json={"messagesPerSecond": 60})
-    bid = live.http.post("/v1/broadcast", json={"messageId": message_id, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        live.http.post("/v1/broadcast", json={"messageId": message_id, "appId": app_uuid}).json()[
+            "broadcastId"
+        ]
+    )
     wait_for(lambda: broadcast_done(live.http, bid), timeout=60)
     stats = fake_telegram.stats()
     assert stats["accepted"] == 60

@@ -22,9 +22,9 @@ def test_group_migrated_into_a_muted_chat_gets_nothing(
     r = http.post(f"/v1/apps/{app_uuid}/token/mute", json={"token": "-1005"})
     assert r.status_code < 300, r.text
     mid = create_message(http, "Group news")
-    bid = http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()["broadcastId"]
+    )
     wait_for(lambda: broadcast_done(http, bid), timeout=20)
     assert fake_telegram.messages("-1005") == []
     assert len(fake_telegram.messages("43100")) == 1
@@ -52,9 +52,9 @@ def test_a_poison_recipient_fails_alone_and_does_not_wedge_its_bot(
     assert r.status_code == 200, r.text
     wait_for(lambda: fake_telegram.messages("5002"), timeout=15)
     # The bot is not wedged: a broadcast after it goes out too.
-    bid = http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()["broadcastId"]
+    )
     wait_for(lambda: broadcast_done(http, bid), timeout=20)
     assert len(fake_telegram.messages("5001")) == 1  # the broadcast's, not the poison
     from sqlalchemy import select
@@ -78,9 +78,9 @@ def test_a_replaced_message_goes_out_in_its_new_text(
     app_uuid = setup_bot(live, fake_telegram, tokens, messagesPerSecond=4)
     http = live.http
     mid = create_message(http, "version one")
-    bid = http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()["broadcastId"]
+    )
     wait_for(lambda: len(fake_telegram.messages()) >= 2, timeout=20)
     r = http.put(f"/v1/messages/telegram/{mid}", json={"name": "msg", "text": "version two"})
     assert r.status_code == 200, r.text

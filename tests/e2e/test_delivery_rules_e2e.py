@@ -22,9 +22,9 @@ def test_pause_resume_and_cancel(live: LiveService, fake_telegram: Any, db: Any)
     app_uuid = setup_bot(live, fake_telegram, tokens, messagesPerSecond=10)
     http = live.http
     mid = create_message(http, "Weekly")
-    bid = http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()["broadcastId"]
+    )
     wait_for(lambda: len(fake_telegram.messages()) >= 3, timeout=20)
     assert http.post(f"/v1/broadcast/{bid}/pause").json()["status"] == "PAUSED"
     time.sleep(0.3)  # sends already on the wire may still land
@@ -36,9 +36,9 @@ def test_pause_resume_and_cancel(live: LiveService, fake_telegram: Any, db: Any)
     assert Counter(str(m["chat_id"]) for m in fake_telegram.messages()) == Counter(tokens)
 
     fake_telegram.clear()
-    bid2 = http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid2 = int(
+        http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()["broadcastId"]
+    )
     wait_for(lambda: len(fake_telegram.messages()) >= 3, timeout=20)
     r = http.delete(f"/v1/broadcast/{bid2}")
     assert r.status_code == 200 and r.json()["status"] == "CANCELLED"
@@ -59,9 +59,9 @@ def test_transactional_goes_before_queued_broadcast(live: LiveService, fake_tele
     http = live.http
     mid = create_message(http, "Broadcast")
     tx = create_message(http, "Your code is $!data.get('code')")
-    bid = http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()["broadcastId"]
+    )
     wait_for(lambda: len(fake_telegram.messages()) >= 2, timeout=20)
     r = http.post(
         f"/v1/message/{tx}/smartsend",
@@ -97,9 +97,9 @@ def test_migrated_group_gets_new_chat_id(live: LiveService, fake_telegram: Any, 
     app_uuid = setup_bot(live, fake_telegram, ["-4242", "43000"])
     http = live.http
     mid = create_message(http, "Group news")
-    bid = http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()["broadcastId"]
+    )
     wait_for(lambda: broadcast_done(http, bid), timeout=20)
     got = {str(m["chat_id"]) for m in fake_telegram.messages()}
     assert got == {"-1004242", "43000"}
@@ -135,7 +135,11 @@ def test_two_workers_share_the_queue_without_exceeding_the_limit(
     ]
     try:
         bids = [
-            client.post("/v1/broadcast", json={"messageId": mid, "appId": a}).json()["broadcastId"]
+            int(
+                client.post("/v1/broadcast", json={"messageId": mid, "appId": a}).json()[
+                    "broadcastId"
+                ]
+            )
             for a, _ in apps
         ]
         wait_for(

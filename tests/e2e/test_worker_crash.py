@@ -40,9 +40,11 @@ def test_sigkill_mid_broadcast_loses_nothing(
         json={"tokens": [{"token": t, "externalCustomerId": t} for t in tokens]},
     )
     mid = client.post("/v1/messages/telegram", json={"name": "m", "text": "hi"}).json()["id"]
-    bid = client.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        client.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
+            "broadcastId"
+        ]
+    )
 
     kills = 0
     for threshold in (60, 150):

@@ -22,5 +22,5 @@ def world(client: TestClient, app_uuid: str) -> World:
         "/v1/broadcast",
         json={"messageId": message, "appId": app_uuid, "startDate": "2099-01-01T00:00"},
     )
-    assert r.status_code == 201, r.text
-    return World(app_uuid, message, group, contact, r.json()["broadcastId"])
+    assert r.status_code == 200, r.text
+    return World(app_uuid, message, group, contact, int(r.json()["broadcastId"]))

@@ -111,8 +111,8 @@ def _build(client: TestClient, other_key: str, fake: Any) -> Ctx:
             "startDate": "2099-01-01T00:00",
         },
     )
-    assert r.status_code == 201, r.text
-    broadcast = r.json()["broadcastId"]
+    assert r.status_code == 200, r.text
+    broadcast = int(r.json()["broadcastId"])
     r = client.post(
         f"/v1/message/{message}/smartsend",
         json={"appId": app, "email": False, "recipients": [{"locator": token}]},
@@ -150,6 +150,8 @@ def _build(client: TestClient, other_key: str, fake: Any) -> Ctx:
         "/v1/webhooks",
         json={"url": "https://hooks.example.com/in", "events": ["mute"], "description": MARK},
     ).json()["id"]
+    r = client.put(f"/v1/apps/{app}/updates", json={"mode": "webhook"})
+    assert r.status_code == 200, r.text
     return Ctx(
         webhook=webhook,
         client=client,
@@ -773,6 +775,29 @@ for _method in ("PUT", "DELETE"):
     def _(ctx: Ctx, _method: str = _method) -> None:
         body = {"text": "x"} if _method == "PUT" else None
         api_404(ctx, _method, f"/v1/messages/telegram/{ctx.message}/uk", json=body)
+
+
+for _method in ("GET", "PUT"):
+
+    @covers(_method, "/v1/apps/{app_uuid}/updates")
+    def _(ctx: Ctx, _method: str = _method) -> None:
+        body = {"mode": "off"} if _method == "PUT" else None
+        api_404(ctx, _method, f"/v1/apps/{ctx.app}/updates", json=body)
+
+
+@covers("POST", "/v1/apps/{app_uuid}/links")
+def _(ctx: Ctx) -> None:
+    api_404(ctx, "POST", f"/v1/apps/{ctx.app}/links", json={"externalCustomerId": "x"})
+
+
+@covers("POST", "/telegram/webhook/{app_uuid}")
+def _(ctx: Ctx) -> None:
+    # Telegram's calls carry no API key: only acme's webhook secret lets an update in.
+    update = {"update_id": 1, "message": {"chat": {"id": 5, "type": "private"}, "text": "/start"}}
+    for secret in (None, "guess", MARK):
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        r = ctx.client.post(f"/telegram/webhook/{ctx.app}", json=update, headers=headers)
+        assert_problem(r, 401)
 
 
 # --- the test --------------------------------------------------------------------------------

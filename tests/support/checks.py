@@ -40,6 +40,8 @@ def assert_problem(response: Any, status: int | tuple[int, ...] = 400) -> str:
     body = response.json()
     assert body["status"] == response.status_code
     detail = body["detail"]
+    # Yespo clients read the text from a leading "message" member.
+    assert next(iter(body)) == "message" and body["message"] == detail, body
     assert isinstance(detail, str) and detail.strip(), body
     assert detail != "Internal error", body
     return detail

@@ -47,9 +47,9 @@ def test_click_recorded_and_redirects(live: LiveService, fake_telegram: Any, db:
             {"text": "App", "link": "tg://resolve?domain=shop"},
         ],
     )
-    bid = http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()["broadcastId"]
+    )
     wait_for(lambda: broadcast_done(http, bid), timeout=30)
     sent = {str(m["chat_id"]): m for m in fake_telegram.messages()}
     buttons = sent["501"]["reply_markup"]["inline_keyboard"]

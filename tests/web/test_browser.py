@@ -123,8 +123,8 @@ def test_report_shows_the_muted_chat_and_updates_live(
     r = live.http.post(
         "/v1/broadcast", json={"messageId": message_id, "appId": app_uuid, "startDate": start}
     )
-    assert r.status_code == 201, r.text
-    bid = r.json()["broadcastId"]
+    assert r.status_code == 200, r.text
+    bid = int(r.json()["broadcastId"])
     page.goto(f"/ui/broadcasts/{bid}")
     expect(page.locator("#broadcast-status")).to_have_text("SCHEDULED")
     expect(page.locator("#report")).to_have_attribute("hx-trigger", "every 1s")

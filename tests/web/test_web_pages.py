@@ -30,13 +30,13 @@ def make_broadcast(client: TestClient, app_uuid: str, key: str | None = None) ->
     r = client.post(
         "/v1/messages/telegram", json={"name": "Promo", "text": "Sale!"}, headers=headers
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     r = client.post(
         "/v1/broadcast",
         json={"messageId": r.json()["id"], "appId": app_uuid, "title": "Spring sale"},
         headers=headers,
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     return int(r.json()["broadcastId"])
 
 

@@ -87,6 +87,34 @@ def test_subscriber_events(
     assert moved["previousContactId"] == added["contactId"]
 
 
+def test_subscriber_deactivated_and_reactivated_events(
+    client: TestClient, app_uuid: str, db: Database, receiver: Receiver
+) -> None:
+    """Yespo's activation API deactivates and reactivates a token; registering a
+    deactivated token again reactivates it. Each change is one event; no change, none."""
+    url = f"/v1/apps/{app_uuid}/tokens"
+    r = client.post(url, json={"tokens": [{"token": "21", "externalCustomerId": "s-21"}]})
+    assert r.status_code == 200, r.text
+    hook = make_webhook(client, receiver.url, ["subscriber"])
+    receiver.secret = hook["secret"]
+    activation = f"/v1/contact/token/activated/{app_uuid}/21"
+    for active in (False, False, True, False):  # the second False changes nothing
+        r = client.put(activation, json={"active": active})
+        assert r.status_code == 200 and r.json() == {"active": active}, r.text
+    client.post(url, json={"tokens": [{"token": "21", "externalCustomerId": "s-21"}]})
+    dispatch_until(db, lambda: len(receiver.events()) >= 4)
+    events = receiver.events()
+    assert [e["action"] for e in events] == [
+        "deactivated",
+        "reactivated",
+        "deactivated",
+        "reactivated",
+    ]
+    assert all(e["chatId"] == "21" and e["externalCustomerId"] == "s-21" for e in events)
+    assert events[0]["reason"] == "Deactivated via the API"
+    assert len({e["id"] for e in events}) == 4 and receiver.bad_signatures == 0
+
+
 def test_failing_receiver_gets_everything_in_order_with_same_ids(
     client: TestClient, app_uuid: str, db: Database, receiver: Receiver
 ) -> None:

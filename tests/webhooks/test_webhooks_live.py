@@ -34,7 +34,8 @@ def test_broadcast_delivery_and_click_events(
     hook = _hook(http, receiver, ["delivery", "click"])
     yespo = Receiver()
     r = http.post(
-        "/v1/webhooks", json={"url": yespo.url, "events": ["delivery"], "format": "yespo"}
+        "/v1/webhooks",
+        json={"url": yespo.url, "events": ["delivery", "click"], "format": "yespo"},
     )
     yespo.secret = r.json()["secret"]
     app_uuid = http.post("/v1/apps", json={"botToken": new_bot_token(fake_telegram)}).json()[
@@ -48,9 +49,9 @@ def test_broadcast_delivery_and_click_events(
     assert r.status_code == 200, r.text
     http.post(f"/v1/apps/{app_uuid}/token/mute", json={"token": tokens[0]})
     mid = create_message(http, "Sale", buttons=[{"text": "Open", "link": "https://shop.example/"}])
-    bid = http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        http.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()["broadcastId"]
+    )
     wait_for(lambda: broadcast_done(http, bid), timeout=60)
     wait_for(lambda: len({e["chatId"] for e in receiver.events()}) == 40, timeout=30)
     events = {e["chatId"]: e for e in receiver.events() if e["type"] == "delivery"}
@@ -66,7 +67,6 @@ def test_broadcast_delivery_and_click_events(
     wait_for(lambda: len(yespo.events()) == 40, timeout=30)
     assert all(isinstance(b, list) for b in yespo.bodies)
     activities = {a["token"]: a for a in yespo.events()}
-    yespo.stop()
     assert activities[tokens[0]]["activityStatus"] == "UNDELIVERED"
     assert activities[tokens[0]]["statusDescription"] == "CHANNEL_WAS_MUTED"
     a = activities[tokens[1]]
@@ -86,6 +86,47 @@ def test_broadcast_delivery_and_click_events(
     assert click["broadcastId"] == bid and click["externalCustomerId"] == f"c{tokens[1]}"
     attempts = http.get(f"/v1/webhooks/{hook['id']}/deliveries").json()
     assert sum(1 for a in attempts if not a["ok"]) == 2
+    # The click in Yespo's shape too.
+    wait_for(lambda: any(a["activityStatus"] == "CLICKED" for a in yespo.events()), timeout=15)
+    (clicked,) = [a for a in yespo.events() if a["activityStatus"] == "CLICKED"]
+    yespo.stop()
+    assert clicked["clickEventLink"] == "https://shop.example/"
+    assert clicked["token"] == tokens[1] and clicked["channelType"] == "telegrambot"
+    assert clicked["iid"] == click["id"] and clicked["broadcastId"] == bid
+
+
+def test_blocked_bot_sends_a_deactivated_subscriber_event(
+    live: LiveService, fake_telegram: Any, receiver: Receiver
+) -> None:
+    """Telegram's 403 (the user blocked the bot) deactivates the token: a ``subscriber``
+    ``deactivated`` event with Telegram's reason, next to the send's ERROR ``delivery``."""
+    http = live.http
+    _hook(http, receiver, ["delivery", "subscriber"])
+    app_uuid = http.post("/v1/apps", json={"botToken": new_bot_token(fake_telegram)}).json()[
+        "appUuid"
+    ]
+    items = [{"token": t, "externalCustomerId": f"b{t}"} for t in ("8101", "8102")]
+    assert http.post(f"/v1/apps/{app_uuid}/tokens", json={"tokens": items}).status_code == 200
+    fake_telegram.configure(blocked={"8101"})
+    mid = create_message(http, "Hi")
+    r = http.post(
+        f"/v1/message/{mid}/smartsend",
+        json={"recipients": [{"locator": "8101"}, {"locator": "8102"}]},
+    )
+    assert r.status_code == 200, r.text
+
+    def seen() -> bool:
+        kinds = {(e["type"], e.get("action"), e["chatId"]) for e in receiver.events()}
+        return ("subscriber", "deactivated", "8101") in kinds and len(kinds) >= 5
+
+    wait_for(seen, timeout=30)
+    by_kind = {(e["type"], e.get("action"), e["chatId"]): e for e in receiver.events()}
+    gone = by_kind[("subscriber", "deactivated", "8101")]
+    assert "blocked" in gone["reason"] and gone["externalCustomerId"] == "b8101"
+    failed = by_kind[("delivery", None, "8101")]
+    assert failed["status"] == "ERROR" and failed["errorName"] == "BOT_SEND_ERROR"
+    assert by_kind[("delivery", None, "8102")]["status"] == "DELIVERED"
+    assert receiver.bad_signatures == 0
 
 
 def test_expired_event_within_5s_of_a_10s_mute(
@@ -128,9 +169,11 @@ def test_worker_killed_mid_broadcast_loses_no_delivery_event(
         json={"tokens": [{"token": t, "externalCustomerId": t} for t in tokens]},
     )
     mid = client.post("/v1/messages/telegram", json={"name": "m", "text": "hi"}).json()["id"]
-    bid = client.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
-        "broadcastId"
-    ]
+    bid = int(
+        client.post("/v1/broadcast", json={"messageId": mid, "appId": app_uuid}).json()[
+            "broadcastId"
+        ]
+    )
     worker = start_worker(db_url, fake_telegram.base_url)
     try:
         wait_for(lambda: len(receiver.events()) >= 50, timeout=60)

@@ -286,7 +286,7 @@ def test_put_contact_changes_it(client: TestClient) -> None:
 def test_delete_contact_by_external_customer_id(client: TestClient) -> None:
     cid = client.post("/v1/contact", json={"externalCustomerId": "gone"}).json()["id"]
     r = client.delete("/api/v1/contact", params={"externalCustomerId": "gone", "erase": "true"})
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.json() == {"id": cid}
     assert client.get(f"/v1/contact/{cid}").status_code == 404
     r = client.delete("/v1/contact", params={"externalCustomerId": "gone"})
     assert r.status_code == 404

@@ -100,8 +100,11 @@ def test_ok_esputnik_contacts_groups_events(live: LiveService, api_key: str) -> 
     )
     assert r.status_code == 200
     assert api.addressbooks().status_code == 200
-    assert api.delete_contact(cid).status_code in (200, 204)
-    assert api.get_contact(cid).status_code == 404
+    deleted = api.delete_contact(cid)
+    assert deleted.status_code == 200 and deleted.data == {"id": cid}
+    # The error text where a Yespo client looks for it: a leading "message".
+    gone = api.get_contact(cid)
+    assert gone.status_code == 404 and gone.data["message"] == "Contact not found"
 
 
 def test_ok_esputnik_smartsend_send_and_status(

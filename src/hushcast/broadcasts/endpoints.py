@@ -30,14 +30,14 @@ def broadcast_page(
 @router.post(
     "/broadcast",
     response_model=BroadcastOut,
-    status_code=201,
     responses=problems(404),
     openapi_extra=body_doc(BroadcastCreateDoc),
 )
 async def create_broadcast(request: Request, principal: CurrentPrincipal) -> BroadcastOut:
     """Schedules a broadcast of a message to a bot's subscribers (all, or some groups minus
     excluded groups). Starts at startDate (UTC), or now. Recipients are planned by the
-    worker, so this returns at once whatever the audience size."""
+    worker, so this returns at once whatever the audience size. 200 (not 201): Yespo's
+    createBroadcast answers 200 and its clients check for it."""
     raw = await request.body()
 
     def apply() -> BroadcastOut:

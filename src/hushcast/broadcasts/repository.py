@@ -35,6 +35,7 @@ from hushcast.delivery import status as st
 from hushcast.delivery.models import deliveries
 from hushcast.groups.models import group_contacts, groups
 from hushcast.messages.models import messages
+from hushcast.yespo.models import contact_profiles
 
 # Columns of a broadcast as the API shows it (with the bot's uuid).
 _VIEW_COLUMNS = [*broadcasts.c, apps.c.uuid.label("app_uuid")]
@@ -244,6 +245,10 @@ def queue_batch(
         literal(now, DateTime()),
         literal(now, DateTime()),
         case((active, null()), else_=literal(now, DateTime())),
+        # The contact's languageCode picks the message's translation at send time.
+        select(func.lower(func.replace(contact_profiles.c.language_code, "_", "-")))
+        .where(contact_profiles.c.contact_id == app_tokens.c.contact_id)
+        .scalar_subquery(),
     ).where(*conditions)
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     stmt = dialect_insert(deliveries).from_select(
@@ -263,6 +268,7 @@ def queue_batch(
             deliveries.c.available_at,
             deliveries.c.created_at,
             deliveries.c.finished_at,
+            deliveries.c.language_code,
         ],
         source,
     )

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import BaseModel, Field, PlainSerializer
+
+# Yespo's BroadcastView gives its ids as JSON strings: a client generated from yespo.json
+# (Go, Java, C#) fails on a number there. Inside Hushcast (the dashboard) they stay ints.
+YespoId = Annotated[int, PlainSerializer(str, return_type=str, when_used="json")]
 
 
 class BroadcastCreateDoc(BaseModel):
@@ -41,12 +47,12 @@ class BroadcastCreateDoc(BaseModel):
 
 class BroadcastOut(BaseModel):
     """Yespo's BroadcastView (broadcastId, title, messageId, groupId, startDate, batchSize,
-    batchIntervalUnit) plus appId and status."""
+    batchIntervalUnit; the ids as strings, as Yespo's types) plus appId and status."""
 
-    broadcastId: int
+    broadcastId: YespoId
     title: str | None
-    messageId: int
-    groupId: int | None = Field(default=None, description="The first of groups, as Yespo shows")
+    messageId: YespoId
+    groupId: YespoId | None = Field(default=None, description="The first of groups, as Yespo shows")
     appId: str
     startDate: str | None
     batchSize: int | None = None

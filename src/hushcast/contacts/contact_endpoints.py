@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from hushcast.contacts import contact_service as service
-from hushcast.contacts.schemas import ContactUpsertResult
+from hushcast.contacts.schemas import ContactUpsertResult, DeletedId
 from hushcast.core.deps import ReadConn, WriteConn, get_db
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc
@@ -70,8 +70,9 @@ def get_contact(contact_id: int, principal: CurrentPrincipal, conn: ReadConn) ->
     return yespo.get_contact(conn, principal.organization_id, contact_id)
 
 
-@router.delete("/contact/{contact_id}", status_code=204)
-def delete_contact(contact_id: int, principal: CurrentPrincipal, conn: WriteConn) -> Response:
-    """Deletes the contact with its tokens and group memberships (mutes stay)."""
+@router.delete("/contact/{contact_id}", response_model=DeletedId)
+def delete_contact(contact_id: int, principal: CurrentPrincipal, conn: WriteConn) -> DeletedId:
+    """Deletes the contact with its tokens and group memberships (mutes stay). 200 with
+    the id, as Yespo answers (its clients treat 204 as an unexpected status)."""
     service.delete_contact(conn, principal.organization_id, contact_id)
-    return Response(status_code=204)
+    return DeletedId(id=contact_id)

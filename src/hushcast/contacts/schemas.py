@@ -116,3 +116,9 @@ class ContactListItem(BaseModel):
     email: str | None
     tokens: int
     createdAt: str
+
+
+class DeletedId(BaseModel):
+    """The id of what was deleted: Yespo answers its DELETEs 200 with a body."""
+
+    id: int

@@ -56,7 +56,10 @@ def problem(status: int, detail: str, headers: dict[str, str] | None = None) -> 
         title = HTTPStatus(status).phrase
     except ValueError:
         title = "Error"
+    # ``message`` first: Yespo clients read the error text from a leading "message"
+    # field (or from the start of the body text); the RFC 9457 members follow.
     body: dict[str, Any] = {
+        "message": detail,
         "type": "about:blank",
         "title": title,
         "status": status,

@@ -38,8 +38,12 @@ def body_doc(model: type[BaseModel]) -> dict[str, Any]:
 
 
 class Problem(BaseModel):
-    """An RFC 9457 problem document: every error the API answers has this shape."""
+    """An RFC 9457 problem document: every error the API answers has this shape.
 
+    ``message`` (an extension member, first in the body) repeats ``detail``: it is where
+    Yespo clients look for the error text."""
+
+    message: str
     type: str = "about:blank"
     title: str
     status: int

@@ -54,6 +54,8 @@ class Job:
     contact: ContactData | None = None
     migrations: int = 0
     stored_token: str = ""
+    # The recipient's languageCode: the message's translation in it is sent, if any.
+    language: str | None = None
 
     def __post_init__(self) -> None:
         if not self.stored_token:

@@ -49,8 +49,13 @@ deliveries = Table(
     Column("created_at", DateTime, nullable=False),
     Column("finished_at", DateTime, nullable=True),
     Column("clicked_at", DateTime, nullable=True),
+    # The recipient's languageCode (smartsend's, else the contact's): the worker sends
+    # the message's translation in that language when it has one. Last: migration 0005c
+    # added it to a table that existed (a copy would cost the table's AUTOINCREMENT).
+    Column("language_code", String(16), nullable=True),
     # Transactional rows only: the request asked to respect quiet hours (defer | skip);
     # NULL: ignore them (the default). Broadcast rows take it from their broadcast.
+    # After language_code: migration 0005p adds it (ADD COLUMN, at the end).
     Column("quiet_hours_policy", String(8), nullable=True),
     Index("ix_deliveries_claim", "app_id", "status", "priority", "id"),
     Index("ix_deliveries_broadcast_status", "broadcast_id", "status", "id"),
@@ -65,6 +70,22 @@ deliveries = Table(
         "created_at",
         postgresql_where=text("broadcast_id IS NULL"),
         sqlite_where=text("broadcast_id IS NULL"),
+    ),
+    # Activity reports (GET /v2/contacts/activity, /v2/contacts/messages) read finished
+    # rows by organisation or by contact, in id order; queued rows stay out of these.
+    Index(
+        "ix_deliveries_org_finished",
+        "organization_id",
+        "id",
+        postgresql_where=text("finished_at IS NOT NULL"),
+        sqlite_where=text("finished_at IS NOT NULL"),
+    ),
+    Index(
+        "ix_deliveries_contact_finished",
+        "contact_id",
+        "id",
+        postgresql_where=text("finished_at IS NOT NULL"),
+        sqlite_where=text("finished_at IS NOT NULL"),
     ),
     # Parked rows (WAITING, HELD) are only ever found through these partial indexes:
     # waiting costs nothing per pass, and a due sweep or a release reads only its rows.

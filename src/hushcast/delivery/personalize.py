@@ -11,9 +11,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 from typing import Any
 
 from hushcast.delivery.job import Job, clean_text
+from hushcast.messages.languages import choose_language
 from hushcast.messages.render import (
     ContactData,
     MessageTemplate,
@@ -111,11 +113,32 @@ def track_clicks(
     return dataclasses.replace(rendered, buttons=buttons) if changed else rendered
 
 
+@dataclasses.dataclass
+class _Version:
+    """One version of a message: its row, its translations by code, and its templates
+    compiled so far (None: the message itself; else a language code)."""
+
+    row: Any
+    translations: dict[str, Any]
+    compiled: dict[str | None, _Compiled]
+
+
+def _translated(row: Any, translation: Any) -> Any:
+    """The message row with a translation's content (the name stays the message's)."""
+    return SimpleNamespace(
+        name=row.name,
+        text=translation.text,
+        image_source=translation.image_source,
+        buttons=translation.buttons,
+    )
+
+
 class Personalizer:
-    """Templates compiled once per (message id, version), rendered per recipient.
+    """Templates compiled once per (message id, version, language), rendered per recipient.
 
     The version is the message's ``updated_at`` as the pre-send check read it, so a
-    ``PUT`` applies to every send whose check starts after the ``PUT`` committed.
+    ``PUT`` applies to every send whose check starts after the ``PUT`` committed (a
+    translation's PUT or DELETE moves ``updated_at`` too).
     """
 
     def __init__(
@@ -125,43 +148,67 @@ class Personalizer:
         click_tracking: bool,
         public_url: str,
         secret: Callable[[], str],
+        load_translations: Callable[[int], Awaitable[list[Any]]] | None = None,
     ) -> None:
         self._load = load_message
+        self._load_translations = load_translations
         self.click_tracking = click_tracking
         self.public_url = public_url
         self._secret = secret
-        self._cache: dict[tuple[int, object], _Compiled] = {}
+        self._cache: dict[tuple[int, object], _Version] = {}
 
-    async def _compiled(self, message_id: int, version: object) -> _Compiled:
+    async def _version(self, message_id: int, version: object) -> _Version:
         found = self._cache.get((message_id, version))
         if found is not None:
             return found
         row = await self._load(message_id)
+        translations: dict[str, Any] = {}
+        if row is not None and self._load_translations is not None:
+            for t in await self._load_translations(message_id):
+                translations[t.language_code] = t
+        entry = _Version(row, translations, {})
+        # Older versions of this message are of no use any more.
+        for key in [k for k in self._cache if k[0] == message_id]:
+            del self._cache[key]
+        self._cache[(message_id, version)] = entry
+        if row is not None and row.updated_at != version:
+            # Changed again since the check: the newer text is as right for this send.
+            self._cache[(message_id, row.updated_at)] = entry
+        return entry
+
+    @staticmethod
+    def _compile(entry: _Version, code: str | None) -> _Compiled:
+        found = entry.compiled.get(code)
+        if found is not None:
+            return found
+        row = entry.row
         if row is None:
             compiled = _Compiled(None, "the message was deleted", [])
         else:
+            source = row if code is None else _translated(row, entry.translations[code])
             try:
                 compiled = _Compiled(
-                    compile_message(row),
+                    compile_message(source),
                     None,
-                    trackable_links(row.buttons),
+                    trackable_links(source.buttons),
                     getattr(row, "organization_id", None),
                 )
             except Exception as exc:  # any failure is this message's TEMPLATE_ERROR
                 compiled = _Compiled(None, describe(exc), [])
-        # Older versions of this message are of no use any more.
-        for key in [k for k in self._cache if k[0] == message_id]:
-            del self._cache[key]
-        self._cache[(message_id, version)] = compiled
-        if row is not None and row.updated_at != version:
-            # Changed again since the check: the newer text is as right for this send.
-            self._cache[(message_id, row.updated_at)] = compiled
+        entry.compiled[code] = compiled
         return compiled
 
+    async def _compiled(
+        self, message_id: int, version: object, language: str | None = None
+    ) -> _Compiled:
+        entry = await self._version(message_id, version)
+        return self._compile(entry, choose_language(entry.translations, language))
+
     async def personalize(self, job: Job, version: object) -> RenderedMessage | RenderFailure:
-        """The recipient's message, or why it cannot be made. Only loading the message
-        may raise (the database is unreachable): that is not the row's fault."""
-        compiled = await self._compiled(job.message_id, version)
+        """The recipient's message (in the job's language when the message has that
+        translation), or why it cannot be made. Only loading the message may raise (the
+        database is unreachable): that is not the row's fault."""
+        compiled = await self._compiled(job.message_id, version, job.language)
         if compiled.template is None:
             return RenderFailure(compiled.error or "the template could not be compiled")
         try:

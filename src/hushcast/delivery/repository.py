@@ -129,6 +129,7 @@ CLAIM_COLUMNS = (
     deliveries.c.json_param,
     deliveries.c.broadcast_id,
     deliveries.c.attempts,
+    deliveries.c.language_code,
 )
 
 
@@ -202,7 +203,8 @@ _PG_CLAIM = (
     " WHERE id = ANY(ARRAY("
     "  SELECT id FROM deliveries WHERE {where} AND status = :in_queue"
     "  AND available_at <= :now ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED))"
-    " RETURNING id, kind, token, contact_id, message_id, json_param, broadcast_id, attempts"
+    " RETURNING id, kind, token, contact_id, message_id, json_param, broadcast_id, attempts,"
+    " language_code"
     ") SELECT claimed.*, c.id AS found_contact_id, c.first_name, c.last_name, c.email, c.phone,"
     " c.external_customer_id, c.fields"
     " FROM claimed LEFT JOIN contacts AS c ON c.id = claimed.contact_id"
@@ -495,6 +497,17 @@ def load_message(conn: Connection, message_id: int) -> Any:
     from hushcast.messages.models import messages
 
     return conn.execute(select(messages).where(messages.c.id == message_id)).first()
+
+
+def load_translations(conn: Connection, message_id: int) -> list[Any]:
+    """The message's language versions (Yespo's translations), any order."""
+    from hushcast.yespo.models import message_translations
+
+    return list(
+        conn.execute(
+            select(message_translations).where(message_translations.c.message_id == message_id)
+        )
+    )
 
 
 def queue_depth(conn: Connection) -> int:

@@ -82,6 +82,7 @@ class AppSender:
         self.outbox = Outbox(store, app_id, self.errors)
         self.personalizer = Personalizer(
             store.load_message,
+            load_translations=store.load_translations,
             click_tracking=settings.click_tracking,
             public_url=settings.public_url,
             secret=secret,

@@ -78,6 +78,10 @@ class DeliveryStore(Protocol):
         """The ``messages`` row (text, image_source, buttons, name, updated_at) or None."""
         ...
 
+    async def load_translations(self, message_id: int) -> list[Any]:
+        """The message's translations (language_code, text, image_source, buttons)."""
+        ...
+
     async def migrate_token(self, app_id: int, old: str, new: str) -> None: ...
 
     async def record(
@@ -194,6 +198,7 @@ class SqlDeliveryStore:
                     broadcast_id=r.broadcast_id,
                     attempts=int(r.attempts),
                     contact=contact,
+                    language=r.language_code,
                 )
                 for r, contact in rows
             ]
@@ -230,6 +235,10 @@ class SqlDeliveryStore:
 
     async def load_message(self, message_id: int) -> Any:
         return await self._read(repo.load_message, message_id)
+
+    async def load_translations(self, message_id: int) -> list[Any]:
+        result: list[Any] = await self._read(repo.load_translations, message_id)
+        return result
 
     async def migrate_token(self, app_id: int, old: str, new: str) -> None:
         await self._write(repo.migrate_token, app_id, old, new)

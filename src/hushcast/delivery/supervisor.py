@@ -32,6 +32,7 @@ from hushcast.delivery import repository as repo
 from hushcast.delivery.sender import AppSender
 from hushcast.delivery.store import SqlDeliveryStore
 from hushcast.telegram.client import HttpTelegramClient, TelegramClient
+from hushcast.updates import runner as updates_runner
 from hushcast.webhooks import dispatcher as webhook_dispatcher
 
 log = logging.getLogger("hushcast.worker")
@@ -101,6 +102,7 @@ class Worker:
             self.secret = await asyncio.to_thread(self._load_secret)
         listener = self._start_wake_source()
         webhooks = webhook_dispatcher.start(self.db)  # POSTs events beside the senders
+        updates = updates_runner.start(self.db, self.settings, self.worker_id, self._secrets)
         log.info("worker %s started", self.worker_id)
         try:
             while not self._stopping.is_set():
@@ -117,6 +119,7 @@ class Worker:
                     await asyncio.wait_for(waiter.wait(), self.settings.worker_poll_s)
         finally:
             await webhook_dispatcher.stop(webhooks)
+            await updates_runner.stop(updates)
             if listener is not None:
                 listener.cancel()
                 await asyncio.gather(listener, return_exceptions=True)
@@ -169,6 +172,12 @@ class Worker:
             self._woken.discard(app_id)
             if self._wakeup is not None:
                 self._wakeup.set()
+
+    def _secrets(self) -> tuple[str, ...]:
+        """The secrets a deep link may be signed with (see updates/links.py)."""
+        previous = self.settings.secret_key_previous
+        current = self.secret or ""
+        return (current, previous) if previous and previous != current else (current,)
 
     def _load_secret(self) -> str:
         from hushcast.orgs.service import get_or_create_secret

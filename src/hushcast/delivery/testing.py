@@ -39,6 +39,7 @@ class Row:
     kind: str = st.KIND_BROADCAST
     json_param: str | None = None
     contact: ContactData | None = None
+    language: str | None = None
     status: str = st.IN_QUEUE
     attempts: int = 0
     available_at: datetime = field(default_factory=lambda: datetime(2000, 1, 1))
@@ -67,6 +68,7 @@ class InMemoryDeliveryStore:
         self.tokens: dict[str, bool] = {}
         self.mutes: dict[str, datetime] = {}
         self.messages: dict[int, SimpleNamespace] = {}
+        self.translations: dict[int, dict[str, SimpleNamespace]] = {}
         self.paused_until: datetime | None = None
         self.migrations: list[tuple[str, str]] = []
         self.skew = timedelta(0)
@@ -101,6 +103,14 @@ class InMemoryDeliveryStore:
             updated_at=datetime(2026, 1, 1) + timedelta(microseconds=next(self._versions)),
         )
 
+    def put_translation(self, message_id: int, language: str, text: str) -> None:
+        """Adds a language version; like the API, it makes a new message version."""
+        self.translations.setdefault(message_id, {})[language] = SimpleNamespace(
+            language_code=language, text=text, image_source=None, buttons=None
+        )
+        message = self.messages[message_id]
+        message.updated_at = datetime(2026, 1, 1) + timedelta(microseconds=next(self._versions))
+
     def add_token(self, token: str, active: bool = True) -> None:
         self.tokens[token] = active
 
@@ -113,6 +123,7 @@ class InMemoryDeliveryStore:
         message_id: int,
         broadcast_id: int | None = None,
         json_param: str | None = None,
+        language: str | None = None,
     ) -> Row:
         if token not in self.tokens:
             self.add_token(token)
@@ -123,6 +134,7 @@ class InMemoryDeliveryStore:
             broadcast_id=broadcast_id,
             kind=st.KIND_BROADCAST if broadcast_id is not None else st.KIND_SMARTSEND,
             json_param=json_param,
+            language=language,
         )
         self._check_unique(row.id, broadcast_id, token)
         self.rows[row.id] = row
@@ -202,6 +214,7 @@ class InMemoryDeliveryStore:
                 broadcast_id=r.broadcast_id,
                 attempts=r.attempts,
                 contact=r.contact,
+                language=r.language,
             )
             for r in picked
         ]
@@ -241,6 +254,10 @@ class InMemoryDeliveryStore:
     async def load_message(self, message_id: int) -> Any:
         self._gate()
         return self.messages.get(message_id)
+
+    async def load_translations(self, message_id: int) -> list[Any]:
+        self._gate()
+        return list(self.translations.get(message_id, {}).values())
 
     async def migrate_token(self, app_id: int, old: str, new: str) -> None:
         self._gate()

@@ -16,9 +16,10 @@ from hushcast.orgs.deps import CurrentPrincipal
 router = APIRouter(tags=["messages"])
 
 
-@router.post("/messages/telegram", response_model=MessageId, status_code=201)
+@router.post("/messages/telegram", response_model=MessageId)
 def create_message(body: MessageIn, principal: CurrentPrincipal, conn: WriteConn) -> MessageId:
-    """Creates a Telegram message (text, optional image, URL buttons, tags)."""
+    """Creates a Telegram message (text, optional image, URL buttons, tags). 200, as
+    Yespo's addTelegramBotMessage answers."""
     return MessageId(id=service.create_message(conn, principal.organization_id, body))
 
 
@@ -53,8 +54,9 @@ def replace_message(
     return service.replace_message(conn, principal.organization_id, message_id, body)
 
 
-@router.delete("/messages/telegram/{message_id}", status_code=204, responses=problems(409))
-def delete_message(message_id: int, principal: CurrentPrincipal, conn: WriteConn) -> Response:
-    """Deletes the message; 409 while a broadcast uses it."""
+@router.delete("/messages/telegram/{message_id}", response_model=MessageId, responses=problems(409))
+def delete_message(message_id: int, principal: CurrentPrincipal, conn: WriteConn) -> MessageId:
+    """Deletes the message; 409 while a broadcast uses it. 200 with the id, as Yespo
+    answers."""
     service.delete_message(conn, principal.organization_id, message_id)
-    return Response(status_code=204)
+    return MessageId(id=message_id)

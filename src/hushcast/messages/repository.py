@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -96,3 +97,20 @@ def list_messages(
         )
     )
     return rows, total
+
+
+def translations_of(conn: Connection, message_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """The messages' language versions by message id, by language code."""
+    from hushcast.yespo.models import message_translations as mt
+
+    out: dict[int, list[Any]] = {}
+    if not message_ids:
+        return out
+    rows = conn.execute(
+        select(mt)
+        .where(mt.c.message_id.in_(list(message_ids)))
+        .order_by(mt.c.message_id, mt.c.language_code)
+    )
+    for r in rows:
+        out.setdefault(int(r.message_id), []).append(r)
+    return out

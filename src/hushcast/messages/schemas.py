@@ -152,6 +152,16 @@ class ButtonOut(BaseModel):
     link: str
 
 
+class TranslationView(BaseModel):
+    """A language version as Yespo's GET returns it (TelegramBotMessage)."""
+
+    name: str
+    languageCode: str
+    text: str
+    imageSource: str | None
+    buttons: list[ButtonOut]
+
+
 class MessageOut(BaseModel):
     id: int
     name: str
@@ -161,6 +171,9 @@ class MessageOut(BaseModel):
     tags: list[str]
     createdAt: str | None
     updatedAt: str | None
+    # Yespo's BaseTelegramBotMessage on GET: the language versions (PUT .../{language}).
+    languages: list[str] = []
+    translations: list[TranslationView] = []
 
 
 class MessageId(BaseModel):

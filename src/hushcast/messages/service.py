@@ -11,7 +11,7 @@ from hushcast.core.errors import ApiError, BadRequest, NotFound
 from hushcast.core.timeutil import iso, utcnow
 from hushcast.messages import repository as repo
 from hushcast.messages.render import TemplateError, check_template
-from hushcast.messages.schemas import ButtonOut, MessageIn, MessageOut
+from hushcast.messages.schemas import ButtonOut, MessageIn, MessageOut, TranslationView
 
 MESSAGE_NOT_FOUND = "Message not found"
 MESSAGE_IN_USE = "Message is used by a broadcast"
@@ -41,22 +41,37 @@ def _values(body: MessageIn) -> dict[str, Any]:
     }
 
 
-def to_out(row: Any) -> MessageOut:
-    buttons = row.buttons if isinstance(row.buttons, list) else []
+def _buttons(value: Any) -> list[ButtonOut]:
+    return [
+        ButtonOut(text=str(b.get("text", "")), link=str(b.get("link", "")))
+        for b in (value if isinstance(value, list) else [])
+        if isinstance(b, dict)
+    ]
+
+
+def to_out(row: Any, translations: list[Any] | None = None) -> MessageOut:
     tags = row.tags if isinstance(row.tags, list) else []
+    versions = translations or []
     return MessageOut(
         id=row.id,
         name=row.name,
         text=row.text,
         imageSource=row.image_source,
-        buttons=[
-            ButtonOut(text=str(b.get("text", "")), link=str(b.get("link", "")))
-            for b in buttons
-            if isinstance(b, dict)
-        ],
+        buttons=_buttons(row.buttons),
         tags=[str(t) for t in tags],
         createdAt=iso(row.created_at),
         updatedAt=iso(row.updated_at),
+        languages=[t.language_code for t in versions],
+        translations=[
+            TranslationView(
+                name=row.name,
+                languageCode=t.language_code,
+                text=t.text,
+                imageSource=t.image_source,
+                buttons=_buttons(t.buttons),
+            )
+            for t in versions
+        ],
     )
 
 
@@ -79,7 +94,8 @@ def create_message(conn: Connection, org_id: int, body: MessageIn) -> int:
 
 
 def get_message(conn: Connection, org_id: int, message_id: int) -> MessageOut:
-    return to_out(_resolve(conn, org_id, message_id))
+    row = _resolve(conn, org_id, message_id)
+    return to_out(row, repo.translations_of(conn, [int(row.id)]).get(int(row.id)))
 
 
 def replace_message(conn: Connection, org_id: int, message_id: int, body: MessageIn) -> MessageOut:
@@ -107,4 +123,5 @@ def list_messages(
 ) -> tuple[list[MessageOut], int]:
     search = (search or "").strip() or None
     rows, total = repo.list_messages(conn, org_id, search, offset, limit)
-    return [to_out(r) for r in rows], total
+    versions = repo.translations_of(conn, [int(r.id) for r in rows])
+    return [to_out(r, versions.get(int(r.id))) for r in rows], total

@@ -71,6 +71,22 @@ def active_tokens_of_contacts(
     return result
 
 
+def profile_languages(conn: Connection, contact_ids: Sequence[int]) -> dict[int, str]:
+    """The contacts' languageCode (Yespo's Contact field), where they have one."""
+    from hushcast.yespo.models import contact_profiles
+
+    out: dict[int, str] = {}
+    for chunk in _chunks(sorted(set(contact_ids))):
+        for r in conn.execute(
+            select(contact_profiles.c.contact_id, contact_profiles.c.language_code).where(
+                contact_profiles.c.contact_id.in_(chunk),
+                contact_profiles.c.language_code.is_not(None),
+            )
+        ):
+            out[int(r.contact_id)] = str(r.language_code)
+    return out
+
+
 def insert_deliveries(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn.execute(insert(deliveries), rows)

@@ -22,6 +22,7 @@ from hushcast.core.timeutil import utcnow
 from hushcast.delivery import eligibility as el
 from hushcast.delivery import status as st
 from hushcast.delivery.wakeup import notify_work
+from hushcast.messages.languages import is_language_code, normalize
 from hushcast.sending import repository as repo
 from hushcast.sending.schemas import SendResponse, SendResult, StatusItem, StatusResponse
 
@@ -58,6 +59,8 @@ class Target:
     external_id: str | None = None
     json_param: str | None = None
     external_request_id: str | None = None
+    # Yespo's languageCode: the message's translation in it is sent (else the contact's).
+    language: str | None = None
     # A problem with this recipient alone: reported as its ERROR result, nothing queued.
     error: str | None = None
 
@@ -89,6 +92,17 @@ def _external_request_id(value: Any) -> tuple[str | None, str | None]:
     if len(text) > MAX_EXTERNAL_REQUEST_ID:
         return None, f"externalRequestId is longer than {MAX_EXTERNAL_REQUEST_ID} characters"
     return text, None
+
+
+def _language(value: Any, index: int) -> tuple[str | None, str | None]:
+    """(languageCode normalised, None) or (None, this recipient's error)."""
+    if value is None or value == "":
+        return None, None
+    if not isinstance(value, str) or not is_language_code(value):
+        return None, (
+            f"recipients[{index}].languageCode must be a language code such as en, uk or pt-BR"
+        )
+    return normalize(value), None
 
 
 def parse_recipients(body: dict[str, Any]) -> list[Target]:
@@ -126,7 +140,8 @@ def parse_recipients(body: dict[str, Any]) -> list[Target]:
             raise BadRequest(f"recipients[{i}] needs one of locator, contactId, externalCustomerId")
         target.json_param, json_error = _json_param(item.get("jsonParam"))
         target.external_request_id, ext_error = _external_request_id(item.get("externalRequestId"))
-        target.error = json_error or ext_error
+        target.language, language_error = _language(item.get("languageCode"), i)
+        target.error = json_error or ext_error or language_error
         targets.append(target)
     return targets
 
@@ -223,6 +238,7 @@ def queue(
                 "request_id": request_id,
                 "external_request_id": target.external_request_id,
                 "json_param": target.json_param,
+                "language_code": target.language,
                 "quiet_hours_policy": quiet_policy,
                 "status": st.IN_QUEUE,
                 "attempts": 0,
@@ -254,6 +270,13 @@ def queue(
             else:
                 for token in contact_tokens[cid]:
                     add(target, token, cid)
+    # Recipients given without a languageCode get their contact's (Yespo's Contact field).
+    unset = [int(r["contact_id"]) for r in rows if r["language_code"] is None and r["contact_id"]]
+    if unset:
+        languages = repo.profile_languages(conn, unset)
+        for r in rows:
+            if r["language_code"] is None and r["contact_id"] in languages:
+                r["language_code"] = normalize(languages[r["contact_id"]])
     repo.insert_deliveries(conn, rows)
     if rows:
         notify_work(conn, app_id)

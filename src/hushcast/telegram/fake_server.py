@@ -401,6 +401,11 @@ class FakeTelegramServer:
             "getwebhookinfo": self._get_webhook_info,
             "getupdates": self._get_updates,
         }
+        # Webhooks (with secret_token, pushed), simulated users: fake_server_updates.py.
+        from hushcast.telegram.fake_server_updates import FakeUpdates
+
+        self.updates = FakeUpdates(self)
+        self._methods.update(self.updates.methods())
 
     # -- public python API -----------------------------------------------------------------
 
@@ -458,6 +463,7 @@ class FakeTelegramServer:
         state.next_update_id = max(state.next_update_id, int(stored["update_id"]) + 1)
         state.updates.append(stored)
         state.update_event.set()
+        self.updates.on_update(bot["id"])
         return stored
 
     def make_app(self) -> web.Application:
@@ -470,6 +476,7 @@ class FakeTelegramServer:
         router.add_patch("/_fake/config", self._ctl_patch_config)
         router.add_post("/_fake/bots", self._ctl_bots)
         router.add_post("/_fake/updates", self._ctl_updates)
+        self.updates.install(router)
         router.add_route("*", "/bot{token}/test/{method}", self._handle_bot)
         router.add_route("*", "/bot{token}/{method}", self._handle_bot)
         router.add_route("*", "/{tail:.*}", self._not_found)
@@ -502,6 +509,7 @@ class FakeTelegramServer:
     async def stop(self) -> None:
         if self._closing is not None:
             self._closing.set()
+        await self.updates.close()
         runner = self._runner
         self._runner = None
         if runner is not None:
@@ -1102,6 +1110,10 @@ Control API (JSON), for your tests:
                                         "fault_schedule": [{"after": 10, "count": 3, "kind": "502"}]
   POST   /_fake/bots                    {"token", "id", "username", "first_name"?}: a bot
   POST   /_fake/updates                 {"token", "update": {...}}: queue an update for getUpdates
+                                        (or push it to the webhook set with setWebhook)
+  POST   /_fake/users/{chat_id}/start   a user: {"payload"?} /start; also /send {"text"},
+                                        /block, /unblock, /callback {"data"}; add "token"
+                                        when the fake knows several bots
 """
 
 

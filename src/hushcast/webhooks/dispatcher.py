@@ -49,8 +49,10 @@ SERVE_TURN_S = 5.0
 
 
 def backoff_s(failures: int, cfg: WebhookSettings) -> float:
-    """1, 2, 4, 8 ... times the base, at most the cap (failures counts this one)."""
-    return float(min(cfg.backoff_max_s, cfg.backoff_base_s * 2 ** max(0, failures - 1)))
+    """1, 2, 4, 8 ... times the base, at most the cap (failures counts this one). The
+    exponent is bounded: a receiver down for weeks counts past 1,024 failures, and
+    2**1024 times a float overflows (the dispatcher would stop serving that webhook)."""
+    return float(min(cfg.backoff_max_s, cfg.backoff_base_s * 2 ** min(max(0, failures - 1), 60)))
 
 
 class Dispatcher:

@@ -21,6 +21,7 @@ from hushcast.webhooks import events as ev
 from hushcast.webhooks import repository as repo
 
 _FINAL = ("DELIVERED", "UNAVAILABLE", "ERROR")
+DEACTIVATED_VIA_API = "Deactivated via the API"
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
@@ -145,6 +146,23 @@ def record_token_changes(
             ev.subscriber_event(action, app_uuid, token, people.get(target[token]), now, **extra)
             for action, token, extra in changes
         ],
+    )
+
+
+def record_activation(conn: Connection, app_id: int, token: str, active: bool) -> None:
+    """Yespo's token activation API changed a token's state: ``reactivated`` or
+    ``deactivated`` (reason: the API), so a CRM hears of it as of a blocked bot."""
+    _org, app_uuid, subs = repo.subscriptions_for_app(conn, app_id)
+    to_subscriber = _listening(subs, ev.SUBSCRIBER)
+    if not to_subscriber:
+        return
+    known = repo.contacts_of_tokens(conn, app_id, [token])
+    extra: dict[str, Any] = {} if active else {"reason": DEACTIVATED_VIA_API}
+    action = "reactivated" if active else "deactivated"
+    _write(
+        conn,
+        to_subscriber,
+        [ev.subscriber_event(action, app_uuid, token, known.get(token), utcnow(), **extra)],
     )
 
 

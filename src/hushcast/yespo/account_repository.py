@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select, update
 
 from hushcast.contacts.models import app_tokens
 from hushcast.orgs.models import api_keys, organizations
+from hushcast.webhooks.outbox import DEACTIVATED_VIA_API
 
 
 def organization_name(conn: Connection, org_id: int) -> str:
@@ -37,6 +38,6 @@ def set_token_active(conn: Connection, token_id: int, active: bool, now: datetim
         .values(
             active=active,
             deactivated_at=None if active else now,
-            deactivation_reason=None if active else "Deactivated via the API",
+            deactivation_reason=None if active else DEACTIVATED_VIA_API,
         )
     )

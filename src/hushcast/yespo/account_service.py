@@ -10,6 +10,7 @@ from hushcast.core.chat_ids import normalize_chat_id
 from hushcast.core.errors import NotFound
 from hushcast.core.timeutil import utcnow
 from hushcast.orgs.service import Principal
+from hushcast.webhooks import outbox as webhook_outbox
 from hushcast.yespo import account_repository as repo
 from hushcast.yespo.account_schemas import AccountInfo, TokenActivation, TokenContactId, VersionOut
 
@@ -56,6 +57,12 @@ def set_token_activation(
 ) -> TokenActivation:
     """Deactivating stops broadcasts and sends to the token (as a blocked bot does);
     activating lets them through again."""
-    token_id, _, _ = _token_row(conn, org_id, app_uuid, token)
-    repo.set_token_active(conn, token_id, active, utcnow())
+    app = resolve_app(conn, org_id, app_uuid)
+    token_id, _, was_active = _token_row(conn, org_id, app_uuid, token)
+    if was_active != active:
+        repo.set_token_active(conn, token_id, active, utcnow())
+        # In the same transaction: the "subscriber" webhook event of the change.
+        webhook_outbox.record_activation(
+            conn, int(app.id), normalize_chat_id(token) or token, active
+        )
     return TokenActivation(active=active)

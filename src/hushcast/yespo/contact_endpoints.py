@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from hushcast.contacts.schemas import DeletedId
 from hushcast.core.deps import ReadConn, WriteConn, get_db
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc, problems
@@ -77,18 +78,19 @@ async def update_contact(
     return ContactIdOut(id=contact_id)
 
 
-@router.delete("/contact", response_class=Response, responses=problems(404))
+@router.delete("/contact", response_model=DeletedId, responses=problems(404))
 def delete_contact_by_external_id(
     principal: CurrentPrincipal,
     conn: WriteConn,
     externalCustomerId: Annotated[str | None, Query(max_length=200)] = None,
     erase: bool = False,
-) -> Response:
+) -> DeletedId:
     """Deletes the contact holding this externalCustomerId. Deleting always erases the
     contact here (``erase`` is accepted for Yespo clients)."""
     del erase
-    service.delete_by_external_id(conn, principal.organization_id, externalCustomerId)
-    return Response(status_code=200)
+    return DeletedId(
+        id=service.delete_by_external_id(conn, principal.organization_id, externalCustomerId)
+    )
 
 
 @router.post(

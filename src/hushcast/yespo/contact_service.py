@@ -494,7 +494,8 @@ def search(
     return to_out(conn, org_id, rows), total
 
 
-def delete_by_external_id(conn: Connection, org_id: int, external_id: str | None) -> None:
+def delete_by_external_id(conn: Connection, org_id: int, external_id: str | None) -> int:
+    """Deletes the contact holding ``external_id``; returns its id."""
     value = clean_identifier("", "externalCustomerId", external_id)
     if value is None:
         raise BadRequest("externalCustomerId must be specified")
@@ -502,6 +503,7 @@ def delete_by_external_id(conn: Connection, org_id: int, external_id: str | None
     if value not in found:
         raise NotFound(core.CONTACT_NOT_FOUND)
     core.delete_contact(conn, org_id, found[value])
+    return int(found[value])
 
 
 def subscribe(conn: Connection, org_id: int, body: dict[str, Any]) -> int:

@@ -71,6 +71,9 @@ def activity(
     conds: list[Any] = [
         deliveries.c.organization_id == org_id,
         deliveries.c.id > after_id,
+        # Implied by a final status; said outright so that PostgreSQL may use the
+        # partial indexes ix_deliveries_org_finished / ix_deliveries_contact_finished.
+        deliveries.c.finished_at.is_not(None),
         deliveries.c.status.in_(st.FINAL_STATUSES),
         deliveries.c.status != st.CANCELLED,
         or_(

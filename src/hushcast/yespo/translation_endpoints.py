@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
 from hushcast.core.deps import ReadConn, WriteConn
 from hushcast.orgs.deps import CurrentPrincipal
@@ -34,9 +34,10 @@ def put_translation(
     return service.put_translation(conn, principal.organization_id, message_id, language, body)
 
 
-@router.delete("/messages/telegram/{message_id}/{language}", status_code=204)
+@router.delete("/messages/telegram/{message_id}/{language}", response_model=MessageLanguages)
 def delete_translation(
     message_id: int, language: str, principal: CurrentPrincipal, conn: WriteConn
-) -> Response:
+) -> MessageLanguages:
+    """Deletes one language version; 200 with the languages left, as Yespo answers 200."""
     service.delete_translation(conn, principal.organization_id, message_id, language)
-    return Response(status_code=204)
+    return service.languages(conn, principal.organization_id, message_id)

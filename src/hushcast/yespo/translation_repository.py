@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, update
 
 from hushcast.messages.models import messages
 from hushcast.yespo.models import message_translations
@@ -49,3 +50,7 @@ def delete_translation(conn: Connection, message_id: int, language: str) -> bool
 
 def insert_translation(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(message_translations.insert().values(**values))
+
+
+def touch_message(conn: Connection, message_id: int, now: datetime) -> None:
+    conn.execute(update(messages).where(messages.c.id == message_id).values(updated_at=now))

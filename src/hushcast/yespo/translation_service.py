@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from hushcast.core.errors import BadRequest, NotFound
+from hushcast.core.timeutil import utcnow
+from hushcast.messages.languages import choose_language
 from hushcast.messages.render import MAX_TEXT, MAX_TEXT_WITH_IMAGE, TemplateError, check_template
 from hushcast.messages.schemas import ButtonOut
 from hushcast.messages.service import MESSAGE_NOT_FOUND
@@ -42,12 +44,11 @@ def language_code(value: str) -> str:
 def pick(message: Any, translations: list[Any], language: str | None) -> Content:
     """The content to send for ``language``: its translation if the message has one
     (matching ``pt-br`` to ``pt`` when only that exists), else the message itself."""
-    if language:
-        wanted = language.strip().replace("_", "-").lower()
-        by_code = {t.language_code: t for t in translations}
-        found = by_code.get(wanted) or by_code.get(wanted.split("-")[0])
-        if found is not None:
-            return Content(found.text, found.image_source, list(found.buttons or []))
+    by_code = {t.language_code: t for t in translations}
+    code = choose_language(by_code, language)
+    if code is not None:
+        found = by_code[code]
+        return Content(found.text, found.image_source, list(found.buttons or []))
     return Content(message.text, message.image_source, list(message.buttons or []))
 
 
@@ -86,6 +87,8 @@ def put_translation(
     code = language_code(language)
     _check(body)
     repo.delete_translation(conn, message_id, code)
+    # A new message version: the worker's template cache and pre-send check see it.
+    repo.touch_message(conn, message_id, utcnow())
     repo.insert_translation(
         conn,
         {
@@ -103,6 +106,7 @@ def delete_translation(conn: Connection, org_id: int, message_id: int, language:
     _require(conn, org_id, message_id)
     if not repo.delete_translation(conn, message_id, language_code(language)):
         raise NotFound(TRANSLATION_NOT_FOUND)
+    repo.touch_message(conn, message_id, utcnow())
 
 
 def languages(conn: Connection, org_id: int, message_id: int) -> MessageLanguages:

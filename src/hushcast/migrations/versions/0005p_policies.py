@@ -5,7 +5,7 @@ partial indexes on deliveries for parked rows (WAITING, HELD) and for frequency 
 Plain ADD COLUMN on broadcasts (a batch copy would drop its SQLite AUTOINCREMENT).
 
 Revision ID: 0005p
-Revises: 0004s (was 0004d before main was merged into this branch)
+Revises: 0005c (was 0004d before main was merged into this branch)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005p"
-down_revision = "0004s"
+down_revision = "0005c"
 branch_labels = None
 depends_on = None
 

@@ -13,6 +13,7 @@ from hushcast.bots import service as bots_service
 from hushcast.bots.schemas import AppUpdate
 from hushcast.core.deps import get_db
 from hushcast.core.errors import ApiError
+from hushcast.updates import settings_service as updates_settings
 from hushcast.web.session_service import UISession
 from hushcast.web.ui import (
     CsrfSession,
@@ -76,9 +77,21 @@ def _settings_page(
     with get_db(request).read() as conn:
         row = app_or_404(conn, org_of(session), app_uuid)
         app = bots_service.get_app(conn, org_of(session), row.uuid)
+        # Read-only: how the bot's updates arrive and how the relay is doing.
+        updates = updates_settings.to_out(
+            conn, int(row.id), row.uuid, request.app.state.settings.public_url
+        )
     values.setdefault("errors", {})
     values.setdefault("form", app.model_dump())
-    return render(request, session, "bot_settings.html", status_code=status, app=app, **values)
+    return render(
+        request,
+        session,
+        "bot_settings.html",
+        status_code=status,
+        app=app,
+        updates=updates,
+        **values,
+    )
 
 
 @router.get("/apps/{app_uuid}/settings")
