@@ -27,7 +27,7 @@ def _hold_broadcast(client: TestClient, db: Database, app_uuid: str) -> tuple[in
     r = client.post(
         "/v1/broadcast", json={"messageId": mid, "appId": app_uuid, "mutePolicy": "hold"}
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 200, r.text
     return int(r.json()["broadcastId"]), mid
 
 

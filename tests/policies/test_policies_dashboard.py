@@ -26,7 +26,7 @@ def test_report_shows_policies_and_held_and_waiting(
         "localTime": "10:00",
         "localDate": "2030-07-01",
     }
-    bid = client.post("/v1/broadcast", json=body).json()["broadcastId"]
+    bid = int(client.post("/v1/broadcast", json=body).json()["broadcastId"])
     for token, status in (
         ("1", st.HELD),
         ("2", st.WAITING),
