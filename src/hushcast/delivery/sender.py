@@ -274,20 +274,20 @@ class AppSender:
         try:
             checked: list[_Checked] = []
             try:
-                started = time.monotonic()
-                checked = await self._check(group)
-                # A check is trusted for worker_check_window_s: if rendering (a slow
-                # template) or the loop made the group late, it is checked again, so a
-                # mute committed meanwhile still stops it. Renders are kept unless the
-                # message changed.
+                checked, answered = await self._check(group)
+                # A check is trusted for worker_check_window_s after its query answered:
+                # if rendering (a slow template) or a busy loop made the group later than
+                # that, it is checked again, so a mute committed meanwhile still stops it.
+                # Renders are kept unless the message changed. (Counted from the answer,
+                # not from the query's start: a slow database would otherwise have every
+                # group checked again, adding load that makes every query slower still.)
                 window = self.settings.worker_check_window_s
                 for _ in range(MAX_RECHECKS):
-                    if not checked or time.monotonic() - started <= window:
+                    if not checked or time.monotonic() - answered <= window:
                         break
                     self.rechecks += 1
                     metrics.RECHECKS.inc()
-                    started = time.monotonic()
-                    checked = await self._check([c.job for c in checked], checked)
+                    checked, answered = await self._check([c.job for c in checked], checked)
             except Exception as exc:
                 # The database is unreachable (nothing a row does gets here: see
                 # _check): the rows stay claimed and go back to the front of the
@@ -320,14 +320,13 @@ class AppSender:
 
     async def _check(
         self, group: list[Job], previous: list[_Checked] | None = None
-    ) -> list[_Checked]:
+    ) -> tuple[list[_Checked], float]:
         """The pre-send check of every row, for the chat id it goes to now (after a
         migration, the new one), then personalisation (reused from ``previous`` when
         the message version is the same). Only a database failure raises."""
-        if not group:
-            return []
         items = [CheckItem(j.id, j.token, moved=j.token != j.stored_token) for j in group]
-        states = await self.store.pre_send_state(self.app_id, items)
+        states = await self.store.pre_send_state(self.app_id, items) if group else {}
+        answered = time.monotonic()
         before = {c.job.id: c for c in previous or ()}
         sendable: list[_Checked] = []
         for job in group:
@@ -345,7 +344,7 @@ class AppSender:
                 self._apply(job, decide.template_failed(rendered.description))
                 continue
             sendable.append(_Checked(job, rendered, state.message_version))
-        return sendable
+        return sendable, answered
 
     def _chore_free(self, name: str) -> bool:
         task = self.chores.get(name)
