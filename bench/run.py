@@ -619,7 +619,9 @@ def bench_plan_and_send(
 
 
 def mute_during_broadcast(stack: Stack, uuid: str, bid: int) -> dict[str, Any]:
-    """Mutes the next 100 queued (not yet claimed) chats of the running broadcast."""
+    """Mutes the next 100 queued (not yet claimed) chats of the running broadcast, and the
+    100 chats claimed last (SENDING: in the worker's buffer, being checked or in flight),
+    the ones a check made before the mute could let through."""
     with stack.engine.connect() as conn:
         tokens = [
             r[0]
@@ -631,6 +633,17 @@ def mute_during_broadcast(stack: Stack, uuid: str, bid: int) -> dict[str, Any]:
                 {"b": bid},
             )
         ]
+        claimed = [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT token FROM deliveries WHERE broadcast_id = :b AND status = 'SENDING'"
+                    " ORDER BY id DESC LIMIT 100"
+                ),
+                {"b": bid},
+            )
+        ]
+        tokens += claimed
         sending = conn.execute(
             text("SELECT COUNT(*) FROM deliveries WHERE broadcast_id = :b AND status = 'SENDING'"),
             {"b": bid},
@@ -638,7 +651,12 @@ def mute_during_broadcast(stack: Stack, uuid: str, bid: int) -> dict[str, Any]:
     r = stack.http.post(f"/v1/apps/{uuid}/token/mute", json={"tokens": tokens})
     t_response = time.time()
     r.raise_for_status()
-    return {"tokens": tokens, "t_response": t_response, "claimed_at_mute": int(sending)}
+    return {
+        "tokens": tokens,
+        "t_response": t_response,
+        "claimed_at_mute": int(sending),
+        "claimed_muted": len(claimed),
+    }
 
 
 def finish_leak_check(stack: Stack, bid: int, leak: dict[str, Any]) -> None:
