@@ -294,3 +294,72 @@ async def test_click_links_are_rewritten_only_for_stored_literal_links() -> None
     assert sent.buttons is not None
     assert sent.buttons[0]["url"].startswith("http://hush.test/c/")
     assert sent.buttons[1]["url"] == "https://evil.example/x"
+
+
+@pytest.mark.parametrize(("window_s", "reaches"), [(0.1, False), (60.0, True)])
+async def test_a_mute_committed_after_a_check_older_than_the_window_stops_the_send(
+    window_s: float, reaches: bool
+) -> None:
+    """The check passed, then rendering took longer than the window, and the chat was
+    muted meanwhile: with the window (0.1 s) the send is checked again and stopped. The
+    second case, a window longer than the render, shows the mute is otherwise missed."""
+    store, tg = setup(1)
+    store.load_delay_s = 0.15
+    store.on_load = lambda: store.mute("1000")
+    settings = SETTINGS.model_copy(update={"worker_check_window_s": window_s})
+    s = AppSender(store, tg, settings, 1, "w1", secret=lambda: "s3cret")
+    await drain(s, store)
+    assert (tg.sent_to("1000") != []) is reaches
+    assert len(store.checks) == (1 if reaches else 2)
+    if not reaches:
+        row = store.by_token()["1000"]
+        assert (row.status, row.error_name) == (st.UNAVAILABLE, "CHANNEL_WAS_MUTED")
+        assert s.rechecks == 1
+
+
+async def test_a_recheck_with_nothing_changed_sends_each_row_once() -> None:
+    store, tg = setup(3)
+    store.load_delay_s = 0.15  # the compile is slower than the window
+    s = sender(store, tg)
+    await drain(s, store)
+    assert s.rechecks >= 1
+    assert len(store.checks) >= 2
+    assert sorted(x.chat_id for x in tg.sent) == ["1000", "1001", "1002"]
+
+
+async def test_slots_are_shared_and_all_given_back() -> None:
+    """Two bots' senders on one worker-wide budget of 2 slots: never more than 2
+    requests in flight together, and every slot comes back (sent, stopped, retried)."""
+    from hushcast.delivery.slots import SendSlots
+
+    slots = SendSlots(2)
+    stores = []
+    senders = []
+    in_flight = peak = 0
+
+    class Counting(InMemoryTelegram):
+        """Counts the requests of both bots being answered at the same time."""
+
+        async def _answer(self, *args: object, **kwargs: object) -> SendResult:
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            try:
+                await asyncio.sleep(0.002)
+                return await super()._answer(*args, **kwargs)  # type: ignore[arg-type]
+            finally:
+                in_flight -= 1
+
+    for app in (1, 2):
+        store, _ = setup(30)
+        store.mute("1003")
+        tg = Counting()
+        tg.script("1005", SendResult(ok=False, error_code=500))
+        stores.append(store)
+        senders.append(AppSender(store, tg, SETTINGS, app, "w1", slots=slots))
+    await asyncio.gather(*(drain(s, st_) for s, st_ in zip(senders, stores, strict=True)))
+    assert peak == 2  # both slots were used, never more
+    assert slots.used == 0
+    for store in stores:
+        assert store.by_token()["1003"].error_name == "CHANNEL_WAS_MUTED"
+        assert store.by_token()["1005"].status == st.DELIVERED

@@ -55,7 +55,11 @@ class Settings(BaseSettings):
     # How often a worker on SQLite reads PRAGMA data_version to notice commits.
     worker_wakeup_check_s: float = 0.01
     worker_max_attempts: int = 5
+    # Telegram requests in flight per worker, all bots together (delivery/slots.py).
     worker_concurrency: int = 256
+    # A pre-send check is trusted this long: a send still not out this long after its
+    # check began is checked again first, so a mute stops it (docs/reliability.md).
+    worker_check_window_s: float = 0.1
     # Send at this fraction of each Telegram limit, leaving room for jitter.
     rate_safety: float = 0.985
     # Recipients queued per planning transaction.

@@ -89,6 +89,10 @@ SEND_LATENCY = Histogram(
     "Telegram send request latency",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
+RECHECKS = Counter(
+    "hushcast_presend_rechecks_total",
+    "Groups checked again because their pre-send check was older than the check window",
+)
 QUEUE_DEPTH = Gauge("hushcast_queue_depth", "Rows waiting to be sent (last seen by the API)")
 
 BOT_COUNTERS = (MESSAGES, TELEGRAM_429)

@@ -31,6 +31,7 @@ from hushcast.delivery.job import Job, outcome
 from hushcast.delivery.outbox import Outbox, RepeatedErrors
 from hushcast.delivery.personalize import Personalizer, RenderFailure
 from hushcast.delivery.ratelimit import ChatLimiter, Pacer
+from hushcast.delivery.slots import SendSlots
 from hushcast.delivery.store import BotSettings, CheckItem, DeliveryStore
 from hushcast.messages.render import RenderedMessage
 from hushcast.telegram.client import SendResult, TelegramClient
@@ -44,6 +45,19 @@ GROUP_TICK_S = 0.01
 IDLE_EXIT_S = 10.0
 TX_CLAIM = 50
 CHECK_FAILED_PAUSE_S = 0.5
+# A group whose check keeps going stale (each pre-send query itself slower than the
+# window) is sent after this many checks: its last check is then the last thing before
+# its requests, and checking once more could not be any fresher.
+MAX_RECHECKS = 3
+
+
+@dataclass
+class _Checked:
+    """A row that passed its pre-send check, rendered for the message version it saw."""
+
+    job: Job
+    rendered: RenderedMessage
+    version: Any
 
 
 @dataclass(order=True)
@@ -65,6 +79,7 @@ class AppSender:
         paused_until: datetime | None = None,
         secret: Callable[[], str] = lambda: "",
         errors: RepeatedErrors | None = None,
+        slots: SendSlots | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -76,7 +91,9 @@ class AppSender:
         self.deferred: list[_Deferred] = []
         self.inflight: set[asyncio.Task[None]] = set()
         self.checks: set[asyncio.Task[None]] = set()
-        self.checking = 0
+        # Shared by every sender of the worker (supervisor.py); one of its own otherwise.
+        self.slots = slots or SendSlots(settings.worker_concurrency)
+        self.rechecks = 0
         self.woken = asyncio.Event()
         self.errors = errors or RepeatedErrors()
         self.outbox = Outbox(store, app_id, self.errors)
@@ -119,7 +136,6 @@ class AppSender:
             return
         self._apply_settings(bot)
         rate = 1.0 / self.pacer.interval
-        sem_limit = self.settings.worker_concurrency
         # About 0.2 s of sends per claim (at least 50, at most WORKER_BATCH_SIZE): at
         # full speed 200-row claims were what the sends waited for, and a claim much
         # larger holds the event loop's GIL long enough to stall the pacing.
@@ -209,17 +225,20 @@ class AppSender:
                     last_flush = now
                 await asyncio.sleep(GROUP_TICK_S)
                 continue
-            capacity = sem_limit - len(self.inflight) - self.checking
-            if capacity <= 0 or len(self.checks) >= MAX_CHECKS:
-                await asyncio.wait(
-                    self.inflight | self.checks, timeout=0.05, return_when=asyncio.FIRST_COMPLETED
-                )
+            if len(self.checks) >= MAX_CHECKS:
+                await asyncio.wait(self.checks, timeout=0.05, return_when=asyncio.FIRST_COMPLETED)
                 continue
-            wanted = min(len(self.buffer), MAX_GROUP, capacity)
+            # Slots are taken before the check (see delivery/slots.py): a send that
+            # passed its check then waits for nothing before its request leaves.
+            if self.slots.free <= 0:
+                await self.slots.wait_free(0.05)
+                continue
+            wanted = min(len(self.buffer), MAX_GROUP, self.slots.free)
             n = self.pacer.take(now, wanted)
             if n == 0:
                 await asyncio.sleep(max(GROUP_TICK_S, min(self.pacer.wait_time(now), 0.05)))
                 continue
+            self.slots.take(n)
             group: list[Job] = []
             while self.buffer and len(group) < n:
                 job = self.buffer.popleft()
@@ -231,6 +250,7 @@ class AppSender:
                 # in this group waits its turn.
                 self.chats.record(job.token, now)
                 group.append(job)
+            self.slots.give(n - len(group))
             # The check runs beside the loop: the next group's slots are taken on
             # time while this one waits for the database, and this group is sent
             # the moment its check returns.
@@ -246,56 +266,86 @@ class AppSender:
         task.add_done_callback(tasks.discard)
 
     async def _check_and_send(self, group: list[Job], taken: int) -> None:
-        """Mute/token/broadcast check of one group, then its sends, at once."""
-        self.checking += len(group)
-        try:
-            sendable = await self._check(group)
-        except Exception as exc:
-            # The database is unreachable (nothing a row does gets here: see
-            # _check): the rows stay claimed and go back to the front of the
-            # buffer; the bot pauses briefly before retrying.
-            self.errors.report(f"app {self.app_id}: pre-send check", "pre-send check failed", exc)
-            self.pacer.give_back(taken)
-            self.buffer.extendleft(reversed(group))
-            self.paused_until_mono = max(
-                self.paused_until_mono, time.monotonic() + CHECK_FAILED_PAUSE_S
-            )
-            return
-        finally:
-            self.checking -= len(group)
-        self.errors.resolved(f"app {self.app_id}: pre-send check")
-        sent_at = time.monotonic()
-        if sent_at < self.paused_until_mono or self.stopping:
-            # A 429 arrived while this group was being checked: it waits with the rest.
-            self.pacer.give_back(taken)
-            self.buffer.extendleft(job for job, _ in reversed(sendable))
-            return
-        # The window counts the real dispatch time: Telegram counts what arrives.
-        self.pacer.dispatched(taken, len(sendable), sent_at)
-        for job, rendered in sendable:
-            self.chats.record(job.token, sent_at, replace_last=True)
-            self._spawn(self.inflight, self._send(job, rendered, sent_at))
+        """Mute/token/broadcast check of one group, then its sends, at once.
 
-    async def _check(self, group: list[Job]) -> list[tuple[Job, RenderedMessage]]:
+        The group holds one slot per row (taken by the loop); a row that is not sent
+        gives its slot back here, a sent one when Telegram has answered.
+        """
+        owned = len(group)
+        try:
+            checked: list[_Checked] = []
+            try:
+                checked, answered = await self._check(group)
+                # A check is trusted for worker_check_window_s after its query answered:
+                # if rendering (a slow template) or a busy loop made the group later than
+                # that, it is checked again, so a mute committed meanwhile still stops it.
+                # Renders are kept unless the message changed. (Counted from the answer,
+                # not from the query's start: a slow database would otherwise have every
+                # group checked again, adding load that makes every query slower still.)
+                window = self.settings.worker_check_window_s
+                for _ in range(MAX_RECHECKS):
+                    if not checked or time.monotonic() - answered <= window:
+                        break
+                    self.rechecks += 1
+                    metrics.RECHECKS.inc()
+                    checked, answered = await self._check([c.job for c in checked], checked)
+            except Exception as exc:
+                # The database is unreachable (nothing a row does gets here: see
+                # _check): the rows stay claimed and go back to the front of the
+                # buffer; the bot pauses briefly before retrying.
+                self.errors.report(
+                    f"app {self.app_id}: pre-send check", "pre-send check failed", exc
+                )
+                self.pacer.give_back(taken)
+                self.buffer.extendleft(reversed(group))
+                self.paused_until_mono = max(
+                    self.paused_until_mono, time.monotonic() + CHECK_FAILED_PAUSE_S
+                )
+                return
+            self.errors.resolved(f"app {self.app_id}: pre-send check")
+            sent_at = time.monotonic()
+            if sent_at < self.paused_until_mono or self.stopping:
+                # A 429 arrived while this group was being checked: it waits with the rest.
+                self.pacer.give_back(taken)
+                self.buffer.extendleft(c.job for c in reversed(checked))
+                return
+            # The window counts the real dispatch time: Telegram counts what arrives.
+            self.pacer.dispatched(taken, len(checked), sent_at)
+            for c in checked:
+                self.chats.record(c.job.token, sent_at, replace_last=True)
+                # The send task owns its slot from here (given back in _send).
+                owned -= 1
+                self._spawn(self.inflight, self._send(c.job, c.rendered, sent_at))
+        finally:
+            self.slots.give(owned)
+
+    async def _check(
+        self, group: list[Job], previous: list[_Checked] | None = None
+    ) -> tuple[list[_Checked], float]:
         """The pre-send check of every row, for the chat id it goes to now (after a
-        migration, the new one), then personalisation. Only a database failure raises."""
-        if not group:
-            return []
+        migration, the new one), then personalisation (reused from ``previous`` when
+        the message version is the same). Only a database failure raises."""
         items = [CheckItem(j.id, j.token, moved=j.token != j.stored_token) for j in group]
-        states = await self.store.pre_send_state(self.app_id, items)
-        sendable: list[tuple[Job, RenderedMessage]] = []
+        states = await self.store.pre_send_state(self.app_id, items) if group else {}
+        answered = time.monotonic()
+        before = {c.job.id: c for c in previous or ()}
+        sendable: list[_Checked] = []
         for job in group:
             state = states.get(job.id)
             decision = decide.before_send(job, state)
             if decision.action is not Action.SEND or state is None:
                 self._apply(job, decision)
                 continue
+            old = before.get(job.id)
+            if old is not None and old.version == state.message_version:
+                sendable.append(old)
+                continue
             rendered = await self.personalizer.personalize(job, state.message_version)
             if isinstance(rendered, RenderFailure):
                 self._apply(job, decide.template_failed(rendered.description))
                 continue
-            sendable.append((job, rendered))
-        return sendable
+            sendable.append(_Checked(job, rendered, state.message_version))
+        return sendable, answered
 
     def _chore_free(self, name: str) -> bool:
         task = self.chores.get(name)
@@ -372,6 +422,12 @@ class AppSender:
             self.buffer.appendleft(heapq.heappop(self.deferred).job)
 
     async def _send(self, job: Job, rendered: RenderedMessage, stamp: float) -> None:
+        try:
+            await self._send_one(job, rendered, stamp)
+        finally:
+            self.slots.give()
+
+    async def _send_one(self, job: Job, rendered: RenderedMessage, stamp: float) -> None:
         start = time.monotonic()
         if start - stamp > 0.0005:
             self.pacer.started(stamp, start)

@@ -30,6 +30,7 @@ from hushcast.core.db import Database
 from hushcast.core.timeutil import utcnow
 from hushcast.delivery import repository as repo
 from hushcast.delivery.sender import AppSender
+from hushcast.delivery.slots import SendSlots
 from hushcast.delivery.store import SqlDeliveryStore
 from hushcast.telegram.client import HttpTelegramClient, TelegramClient
 from hushcast.updates import runner as updates_runner
@@ -63,9 +64,13 @@ class Worker:
         self.secret = secret or settings.secret_key
         self.settings = settings
         self._own_client = telegram is None
+        # At least as many connections as slots: a checked send never waits for one.
         self.client: Any = telegram or HttpTelegramClient(
-            settings.telegram_api_url, timeout=settings.telegram_timeout_s
+            settings.telegram_api_url,
+            timeout=settings.telegram_timeout_s,
+            max_connections=max(512, settings.worker_concurrency),
         )
+        self.slots = SendSlots(settings.worker_concurrency)
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.senders: dict[int, tuple[AppSender, asyncio.Task[None]]] = {}
         self._stopping: asyncio.Event | None = None
@@ -225,6 +230,7 @@ class Worker:
                 self.worker_id,
                 paused,
                 secret=lambda: self.secret or "",
+                slots=self.slots,
             )
             task = asyncio.create_task(sender.run())
             task.add_done_callback(functools.partial(self._sender_done, app_id))

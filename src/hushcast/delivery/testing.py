@@ -77,6 +77,10 @@ class InMemoryDeliveryStore:
         # While set and not open, outcome writes wait (a slow database).
         self.writes_open: asyncio.Event | None = None
         self.checks: list[list[CheckItem]] = []
+        # Loading a message (compiling its template, between a check and its sends)
+        # takes this long, and runs on_load first: e.g. a mute committed meanwhile.
+        self.load_delay_s = 0.0
+        self.on_load: Callable[[], None] | None = None
         self._ids = itertools.count(1)
         self._versions = itertools.count(1)
 
@@ -253,6 +257,10 @@ class InMemoryDeliveryStore:
 
     async def load_message(self, message_id: int) -> Any:
         self._gate()
+        if self.on_load is not None:
+            self.on_load()
+        if self.load_delay_s > 0:
+            await asyncio.sleep(self.load_delay_s)
         return self.messages.get(message_id)
 
     async def load_translations(self, message_id: int) -> list[Any]:

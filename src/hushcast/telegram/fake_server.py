@@ -62,6 +62,7 @@ _OBJECT_PARAMS = (
 )
 _JSON_HEADERS = {"Content-Type": "application/json"}
 _SWEEP_INTERVAL = 2.0
+_ARRIVAL_KEY = web.RequestKey("hushcast_fake_arrival", float)
 _BAD_GATEWAY_HTML = (
     "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
     "</center><hr><center>nginx</center></body></html>"
@@ -147,7 +148,7 @@ def _normalize_field(name: str, value: Any) -> Any:
         if not 0 <= result <= 1:
             raise ValueError("fault_rate must be between 0 and 1")
         return result
-    if name in ("enforce_limits", "accept_any_token", "realistic"):
+    if name in ("enforce_limits", "accept_any_token", "realistic", "hold_sends"):
         return _as_bool(value, name)
     if name == "retry_after":
         if value is None:
@@ -203,6 +204,10 @@ class FakeTelegramConfig:
     # Real Telegram's 429s: retry_after of 5-30 s (uniformly at random) instead of the
     # wait the window computes (unless retry_after is fixed).
     realistic: bool = False
+    # While true, accepted sends are held (their arrival stamped, rate counted) and
+    # answered only once it is false again: a test fills the client's connections and
+    # in-flight budget deterministically, e.g. to widen a check-to-send window.
+    hold_sends: bool = False
     fault_rate: float = 0.0  # probability that a send request answers a fault
     fault_kind: str = "500"  # "500", "502", "timeout", "drop"
     timeout_s: float = 30.0  # how long a "timeout" fault sleeps before answering normally
@@ -709,6 +714,9 @@ class FakeTelegramServer:
     # -- bot API ---------------------------------------------------------------------------
 
     async def _handle_bot(self, request: web.Request) -> web.StreamResponse:
+        # When the request reached us, before its body is read or any simulated delay:
+        # what "arrived after X" is measured against (recorded as arrival_wall_time).
+        request[_ARRIVAL_KEY] = time.time()
         self._requests += 1
         self._in_flight += 1
         try:
@@ -844,8 +852,10 @@ class FakeTelegramServer:
                 )
             self._record_rate(state, chat, is_group, now)
 
-        # Limits are counted when a request arrives, as Telegram does; the
-        # configured latency then delays the answer.
+        # Limits are counted when a request arrives, as Telegram does; a hold and the
+        # configured latency then delay the answer.
+        while self.config.hold_sends and not (self._closing and self._closing.is_set()):
+            await self._sleep(0.005)
         if config.latency_ms > 0:
             await self._sleep(config.latency_ms / 1000.0)
         id_key = (bot["id"], chat)
@@ -918,7 +928,11 @@ class FakeTelegramServer:
                 "allow_paid_broadcast": paid,
                 "message_id": message_id,
                 "monotonic": now,
+                # wall_time and completed_wall_time: when the answer was made (after the
+                # latency); arrival_wall_time: when the request reached the server.
                 "wall_time": wall,
+                "completed_wall_time": wall,
+                "arrival_wall_time": request.get(_ARRIVAL_KEY, wall),
             }
         )
         return _ok_response(message)
