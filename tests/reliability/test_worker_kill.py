@@ -26,10 +26,10 @@ from tests.support.waiting import wait_for
 SOAK = os.environ.get("HUSHCAST_SOAK") == "1"
 # What a dead worker can leave sent but unrecorded (then sent again): its requests in
 # flight (at most WORKER_CONCURRENCY, 256; about 50 at 1,000/s with 50 ms latency on a
-# quiet machine) and the outcomes not yet written, which the sender keeps under a
-# quarter of a second of sends (246 at 985/s, delivery/sender.py), plus the groups
-# already checked when it reached that (a few 10 ms groups).
-WINDOW_BOUND = 256 + 246 + 50
+# quiet machine) and the outcomes not yet written, which the sender keeps under half
+# a second of sends (492 at 985/s, delivery/sender.py), plus the groups already
+# checked when it reached that (a few 10 ms groups).
+WINDOW_BOUND = 256 + 492 + 50
 
 
 def test_sigkill_at_random_moments_loses_nothing(
