@@ -60,6 +60,17 @@ def test_setting_the_webhook_and_turning_it_off(
     assert_problem(post_update(client, app_uuid, secret, start_update(1, 42)), 401)
 
 
+def test_disconnecting_a_bot_removes_its_webhook(
+    client: TestClient, app_uuid: str, fake_telegram: Any, db: Database
+) -> None:
+    webhook_on(client, app_uuid)
+    token = bot_token_of(db, app_uuid)
+    assert bot_call(fake_telegram, token, "getWebhookInfo")["result"]["url"] != ""
+    assert client.delete(f"/v1/apps/{app_uuid}").status_code == 204
+    # Telegram would otherwise go on calling an endpoint that answers 401.
+    assert bot_call(fake_telegram, token, "getWebhookInfo")["result"]["url"] == ""
+
+
 def test_bad_settings_are_400_and_change_nothing(client: TestClient, app_uuid: str) -> None:
     url = f"/v1/apps/{app_uuid}/updates"
     for body in (

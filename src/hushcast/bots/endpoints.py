@@ -11,6 +11,7 @@ from hushcast.bots.schemas import AppCreate, AppOut, AppUpdate
 from hushcast.core.deps import ReadConn, WriteConn, get_db
 from hushcast.core.openapi import problems
 from hushcast.orgs.deps import CurrentPrincipal
+from hushcast.updates import disconnect
 
 router = APIRouter(tags=["bots"])
 
@@ -57,7 +58,14 @@ def update_app(
 
 
 @router.delete("/apps/{app_uuid}", status_code=204)
-def delete_app(app_uuid: str, principal: CurrentPrincipal, conn: WriteConn) -> Response:
-    """Disconnects the bot and deletes its tokens, mutes and queued messages."""
-    service.delete_app(conn, principal.organization_id, app_uuid)
+async def delete_app(app_uuid: str, request: Request, principal: CurrentPrincipal) -> Response:
+    """Disconnects the bot and deletes its tokens, mutes and queued messages; a webhook
+    set for its updates is removed from Telegram."""
+
+    def remove() -> str | None:
+        with get_db(request).transaction() as conn:
+            return disconnect.delete_app(conn, principal.organization_id, app_uuid)
+
+    token = await run_in_threadpool(remove)
+    await disconnect.forget_webhook(request.app.state.settings.telegram_api_url, token)
     return Response(status_code=204)

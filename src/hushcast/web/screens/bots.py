@@ -13,6 +13,7 @@ from hushcast.bots import service as bots_service
 from hushcast.bots.schemas import AppUpdate
 from hushcast.core.deps import get_db
 from hushcast.core.errors import ApiError
+from hushcast.updates import disconnect
 from hushcast.updates import settings_service as updates_settings
 from hushcast.web.session_service import UISession
 from hushcast.web.ui import (
@@ -144,9 +145,14 @@ def save_settings(
 
 
 @router.post("/apps/{app_uuid}/delete")
-def delete_bot(request: Request, session: CsrfSession, app_uuid: str) -> Response:
+async def delete_bot(request: Request, session: CsrfSession, app_uuid: str) -> Response:
     """The API's DELETE /v1/apps/{uuid}: the bot with its tokens, mutes and queue."""
-    with get_db(request).transaction() as conn:
-        row = app_or_404(conn, org_of(session), app_uuid)
-        bots_service.delete_app(conn, org_of(session), row.uuid)
+
+    def remove() -> str | None:
+        with get_db(request).transaction() as conn:
+            row = app_or_404(conn, org_of(session), app_uuid)
+            return disconnect.delete_app(conn, org_of(session), row.uuid)
+
+    token = await run_in_threadpool(remove)
+    await disconnect.forget_webhook(request.app.state.settings.telegram_api_url, token)
     return redirect("/ui")
