@@ -648,11 +648,14 @@ def mute_during_broadcast(stack: Stack, uuid: str, bid: int) -> dict[str, Any]:
             text("SELECT COUNT(*) FROM deliveries WHERE broadcast_id = :b AND status = 'SENDING'"),
             {"b": bid},
         ).scalar_one()
+    t_request = time.time()
     r = stack.http.post(f"/v1/apps/{uuid}/token/mute", json={"tokens": tokens})
     t_response = time.time()
     r.raise_for_status()
     return {
         "tokens": tokens,
+        "t_request": t_request,
+        "mute_call_s": round(t_response - t_request, 4),
         "t_response": t_response,
         "claimed_at_mute": int(sending),
         "claimed_muted": len(claimed),
@@ -679,6 +682,7 @@ def finish_leak_check(stack: Stack, bid: int, leak: dict[str, Any]) -> None:
         **params,
     )
     leaked = 0
+    arrivals: list[float] = []
     answered_after = 0
     reached = 0
     for token in tokens:
@@ -688,8 +692,15 @@ def finish_leak_check(stack: Stack, bid: int, leak: dict[str, Any]) -> None:
         # answer's time was used, 100 ms of latency later: sends that arrived before the
         # mute answered counted as leaks. Kept beside it for comparison.)
         leaked += sum(1 for m in msgs if m["arrival_wall_time"] > leak["t_response"])
+        arrivals.extend(m["arrival_wall_time"] - leak["t_request"] for m in msgs)
         answered_after += sum(1 for m in msgs if m["completed_wall_time"] > leak["t_response"])
+    arrivals.sort()
     leak.update(
+        # Arrival of each send that reached a muted chat, in seconds after the mute call
+        # was made (negative: before it): first, median and last.
+        arrival_after_request_s=[round(arrivals[i], 3) for i in (0, len(arrivals) // 2, -1)]
+        if arrivals
+        else [],
         leaked=leaked,
         answered_after_mute=answered_after,
         reached_total=reached,
