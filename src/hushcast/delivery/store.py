@@ -209,29 +209,34 @@ class SqlDeliveryStore:
     async def pre_send_state(
         self, app_id: int, items: Sequence[CheckItem]
     ) -> dict[int, PreSendState]:
-        def check(conn: Any) -> dict[int, PreSendState]:
-            now = utcnow()
-            rows = repo.pre_send_state(conn, app_id, [(i.id, i.token) for i in items], now)
-            moved = [(i.id, i.token) for i in items if i.moved]
-            duplicates = repo.taken_in_broadcast(conn, moved) if moved else set()
-            # The eligibility pipeline's facts, read in the same transaction as the mute.
-            facts = policy_facts.gather(conn, app_id, [(i.id, i.token) for i in items], now)
-            return {
-                row_id: PreSendState(
-                    broadcast_status=r.broadcast_status,
-                    muted_until=r.muted_until,
-                    token_active=None if r.active is None else bool(r.active),
-                    message_version=r.message_version,
-                    duplicate=row_id in duplicates,
-                    facts=facts.get(row_id),
-                )
-                for row_id, r in rows.items()
-            }
+        targets = [(i.id, i.token) for i in items]
 
-        # A read: it sees every committed mute, and on SQLite it does not queue behind
-        # the worker's own claims and outcome writes.
-        result: dict[int, PreSendState] = await self._read(check)
-        return result
+        def facts_of(conn: Any) -> dict[int, Any]:
+            return policy_facts.gather(conn, app_id, targets, utcnow())
+
+        def state_of(conn: Any) -> tuple[dict[int, Any], set[int]]:
+            rows = repo.pre_send_state(conn, app_id, targets, utcnow())
+            moved = [(i.id, i.token) for i in items if i.moved]
+            return rows, repo.taken_in_broadcast(conn, moved) if moved else set()
+
+        # Reads: they see every committed mute, and on SQLite they do not queue behind
+        # the worker's own claims and outcome writes. The eligibility pipeline's facts
+        # come first, in their own read, and the mute last, in a fresh snapshot: a mute
+        # committed while the facts were read still stops the send, and the time from
+        # reading the mute to the request is no longer than that one query.
+        facts: dict[int, Any] = await self._read(facts_of)
+        rows, duplicates = await self._read(state_of)
+        return {
+            row_id: PreSendState(
+                broadcast_status=r.broadcast_status,
+                muted_until=r.muted_until,
+                token_active=None if r.active is None else bool(r.active),
+                message_version=r.message_version,
+                duplicate=row_id in duplicates,
+                facts=facts.get(row_id),
+            )
+            for row_id, r in rows.items()
+        }
 
     async def load_message(self, message_id: int) -> Any:
         return await self._read(repo.load_message, message_id)
