@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 from hushcast.webhooks.signing import HEADER, verify
 
@@ -70,3 +73,14 @@ class Receiver:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A signature-checking webhook receiver on 127.0.0.1, stopped after the test (a
+    conftest imports this fixture to offer it)."""
+    r = Receiver()
+    try:
+        yield r
+    finally:
+        r.stop()

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.receiver import Receiver
+from tests.support.receiver import receiver  # noqa: F401  (the fixture)
 from tests.support.updates import RelayEndpoint
 
 
@@ -24,13 +24,3 @@ def relay() -> Iterator[RelayEndpoint]:
         yield endpoint
     finally:
         endpoint.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A signature-checking webhook receiver (subscriber events)."""
-    r = Receiver()
-    try:
-        yield r
-    finally:
-        r.stop()

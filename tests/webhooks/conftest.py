@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.support.receiver import Receiver
+from tests.support.receiver import receiver  # noqa: F401  (the fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -13,12 +11,3 @@ def _allow_private(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUSHCAST_WEBHOOK_ALLOW_PRIVATE", "true")
     monkeypatch.setenv("HUSHCAST_WEBHOOK_BACKOFF_BASE_S", "0.2")
     monkeypatch.setenv("HUSHCAST_WEBHOOK_BACKOFF_MAX_S", "0.5")
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    try:
-        yield r
-    finally:
-        r.stop()
