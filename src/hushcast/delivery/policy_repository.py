@@ -19,8 +19,9 @@ from hushcast.policies.models import app_policies, contact_quiet_hours, org_poli
 _CHUNK = 900  # bound parameters per IN list (SQLite's limit is 999 on old builds)
 
 
-def release_held(conn: Connection, app_id: int, tokens: Sequence[str], now: datetime) -> int:
-    """HELD rows of these chats back to the queue, due now (ix_deliveries_held_token)."""
+def release_held(conn: Connection, app_id: int | Any, tokens: Sequence[str], now: datetime) -> int:
+    """HELD rows of these chats back to the queue, due now (ix_deliveries_held_token).
+    ``app_id``: the bot's id, or a scalar subquery that finds it."""
     released = 0
     for i in range(0, len(tokens), _CHUNK):
         result = conn.execute(
@@ -36,11 +37,18 @@ def release_held(conn: Connection, app_id: int, tokens: Sequence[str], now: date
     return released
 
 
+def app_of_uuid(org_id: int, app_uuid: str) -> Any:
+    """The organisation's app with this uuid, as a scalar subquery (no round trip)."""
+    return (
+        select(apps.c.id)
+        .where(apps.c.organization_id == org_id, apps.c.uuid == app_uuid)
+        .scalar_subquery()
+    )
+
+
 def held_app_of_uuid(conn: Connection, org_id: int, app_uuid: str) -> int | None:
-    row = conn.execute(
-        select(apps.c.id).where(apps.c.organization_id == org_id, apps.c.uuid == app_uuid)
-    ).first()
-    return None if row is None else int(row[0])
+    row = conn.execute(select(app_of_uuid(org_id, app_uuid))).first()
+    return None if row is None or row[0] is None else int(row[0])
 
 
 def release_due(conn: Connection, app_id: int, now: datetime, limit: int) -> int:

@@ -401,12 +401,10 @@ class FakeTelegramServer:
             "getme": self._get_me,
             "sendmessage": self._send_message,
             "sendphoto": self._send_photo,
-            "setwebhook": self._set_webhook,
-            "deletewebhook": self._delete_webhook,
-            "getwebhookinfo": self._get_webhook_info,
             "getupdates": self._get_updates,
         }
-        # Webhooks (with secret_token, pushed), simulated users: fake_server_updates.py.
+        # setWebhook, deleteWebhook, getWebhookInfo (with secret_token, pushed) and the
+        # simulated users: fake_server_updates.py.
         from hushcast.telegram.fake_server_updates import FakeUpdates
 
         self.updates = FakeUpdates(self)
@@ -936,40 +934,6 @@ class FakeTelegramServer:
             }
         )
         return _ok_response(message)
-
-    async def _set_webhook(
-        self, request: web.Request, bot: dict[str, Any], params: dict[str, Any]
-    ) -> web.StreamResponse:
-        url = str(params.get("url") or "")
-        state = self._state(bot["id"])
-        state.webhook_url = url
-        if _truthy(params.get("drop_pending_updates")):
-            state.updates.clear()
-        return _ok_response(True, "Webhook was set" if url else "Webhook was deleted")
-
-    async def _delete_webhook(
-        self, request: web.Request, bot: dict[str, Any], params: dict[str, Any]
-    ) -> web.StreamResponse:
-        state = self._state(bot["id"])
-        existed = bool(state.webhook_url)
-        state.webhook_url = ""
-        if _truthy(params.get("drop_pending_updates")):
-            state.updates.clear()
-        return _ok_response(
-            True, "Webhook was deleted" if existed else "Webhook is already deleted"
-        )
-
-    async def _get_webhook_info(
-        self, request: web.Request, bot: dict[str, Any], params: dict[str, Any]
-    ) -> web.StreamResponse:
-        state = self._state(bot["id"])
-        return _ok_response(
-            {
-                "url": state.webhook_url,
-                "has_custom_certificate": False,
-                "pending_update_count": len(state.updates),
-            }
-        )
 
     async def _get_updates(
         self, request: web.Request, bot: dict[str, Any], params: dict[str, Any]
