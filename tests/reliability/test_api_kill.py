@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from hushcast.contacts.models import app_tokens, contacts
 from hushcast.mute.models import mute_events, mutes
-from tests.support.processes import free_port, spawn_api, stop, subprocess_env, wait_api
+from tests.support.processes import ensure_api, free_port, spawn_api, stop, subprocess_env
 from tests.support.service import new_bot
 
 IMPORT_SIZE = 10_000
@@ -125,8 +125,8 @@ def test_sigkill_during_bulk_requests_applies_each_whole_or_not_at_all(
             text=True,
         ).stdout.strip()
         auth = {"Authorization": f"Bearer {key}"}
-        for p in ports:
-            wait_api(p)
+        for i in range(len(ports)):
+            apis[i], ports[i] = ensure_api(apis[i], ports[i], db_url, fake_telegram.base_url)
         r = httpx.post(
             f"http://127.0.0.1:{ports[0]}/v1/apps",
             json={"botToken": new_bot(fake_telegram)},

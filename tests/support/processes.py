@@ -87,11 +87,37 @@ def spawn_api(
     )
 
 
-def wait_api(port: int) -> None:
+class ApiExited(AssertionError):
+    """The API process ended before it answered (e.g. its port was taken meanwhile)."""
+
+
+def wait_api(port: int, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Until ``/healthz`` on ``port`` answers; with ``proc``, ApiExited at once if that
+    process has ended instead of waiting out the timeout."""
+
     def up() -> bool:
+        if proc is not None and proc.poll() is not None:
+            raise ApiExited(f"the API on port {port} exited with {proc.returncode}")
         try:
             return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
     wait_for(up, timeout=60, interval=0.05)
+
+
+def ensure_api(
+    proc: subprocess.Popen[bytes], port: int, db_url: str, fake_url: str, attempts: int = 3
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``proc`` (spawned by spawn_api on ``port``) once it answers. free_port's port can
+    be taken by another process before the API binds it (parallel test processes start
+    servers too): then the API exits, and another is started on a new port."""
+    for _ in range(attempts - 1):
+        try:
+            wait_api(port, proc)
+            return proc, port
+        except ApiExited:
+            port = free_port()
+            proc = spawn_api(db_url, fake_url, port)
+    wait_api(port, proc)
+    return proc, port
