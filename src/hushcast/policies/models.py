@@ -61,4 +61,13 @@ contact_quiet_hours = Table(
     Column("quiet_start", String(5), nullable=False),
     Column("quiet_end", String(5), nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # The contact's organisation, kept on the row so that the pre-send check's question
+    # "has any contact of this organisation quiet hours?" is one index probe (0006q).
+    Column(
+        "organization_id",
+        BigId,
+        ForeignKey("organizations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
 )

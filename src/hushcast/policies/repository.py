@@ -59,13 +59,19 @@ def contact_of_org(conn: Connection, org_id: int, contact_id: int) -> Any:
 
 
 def put_contact_quiet_hours(
-    conn: Connection, contact_id: int, start: str, end: str, now: datetime
+    conn: Connection, org_id: int, contact_id: int, start: str, end: str, now: datetime
 ) -> None:
     _upsert(
         conn,
         contact_quiet_hours,
         "contact_id",
-        {"contact_id": contact_id, "quiet_start": start, "quiet_end": end, "updated_at": now},
+        {
+            "contact_id": contact_id,
+            "organization_id": org_id,
+            "quiet_start": start,
+            "quiet_end": end,
+            "updated_at": now,
+        },
     )
 
 

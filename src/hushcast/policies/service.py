@@ -187,7 +187,7 @@ def put_contact(
     row = _contact(conn, org_id, contact_id)
     quiet = parse_quiet_hours(body.get("quietHours"), required=True)
     assert quiet is not None
-    repo.put_contact_quiet_hours(conn, int(row.id), quiet[0], quiet[1], utcnow())
+    repo.put_contact_quiet_hours(conn, org_id, int(row.id), quiet[0], quiet[1], utcnow())
     return get_contact(conn, org_id, contact_id)
 
 
