@@ -195,7 +195,13 @@ def create_app(
     *,
     db: Database | None = None,
     run_worker: bool = False,
+    run_webhooks: bool = False,
 ) -> FastAPI:
+    """The API. ``run_worker``: the delivery worker in this process too (``hushcast
+    serve`` without --no-worker). ``run_webhooks``: the webhook dispatcher in this
+    process (``hushcast serve`` unless --no-webhooks): API processes POST the events,
+    so that a slow receiver, and the work of building the events' bodies, never take
+    time from a worker's sending."""
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
@@ -221,6 +227,11 @@ def create_app(
                 database, settings, telegram=app.state.telegram, secret=app.state.secret
             )
             worker_task = asyncio.create_task(worker.run())
+        webhooks = None
+        if run_webhooks:
+            from hushcast.webhooks import dispatcher as webhook_dispatcher
+
+            webhooks = webhook_dispatcher.start(database)
         try:
             yield
         finally:
@@ -228,6 +239,8 @@ def create_app(
                 worker.stop()
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker_task
+            if webhooks is not None:
+                await webhook_dispatcher.stop(webhooks)
             await app.state.telegram.close()
             if listener is not None:
                 await asyncio.to_thread(listener.stop)

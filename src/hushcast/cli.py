@@ -133,6 +133,14 @@ def serve(
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Do not run the delivery worker")
     ] = False,
+    no_webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--no-webhooks",
+            help="Do not POST webhook events from this process (another API process, or "
+            "a worker started with --webhooks, must)",
+        ),
+    ] = False,
     fake_telegram: Annotated[
         bool,
         typer.Option(
@@ -178,7 +186,7 @@ def serve(
                 "(readable by this user only): store it safely, then delete the file",
                 written,
             )
-    application = create_app(settings, run_worker=not no_worker)
+    application = create_app(settings, run_worker=not no_worker, run_webhooks=not no_webhooks)
     # Start-up objects never become garbage: keep the cyclic GC's full collections
     # (tens of ms, felt as latency spikes) to what requests create.
     gc.freeze()
@@ -214,6 +222,14 @@ def _announcing_server(config: Any) -> Any:
 @app.command()
 def worker(
     log_level: Annotated[str, typer.Option(help="Log level")] = "info",
+    webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--webhooks",
+            help="Also POST webhook events from this worker (by default the API "
+            "processes do, so that receivers never take time from sending)",
+        ),
+    ] = False,
 ) -> None:
     """Runs the delivery worker alone (several may share one PostgreSQL)."""
     import asyncio
@@ -229,9 +245,9 @@ def worker(
         # each send; the worker's throughput is mostly event-loop work.
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is not built for every platform
-        asyncio.run(run_worker_process(get_settings()))
+        asyncio.run(run_worker_process(get_settings(), webhooks=webhooks))
     else:
-        uvloop.run(run_worker_process(get_settings()))
+        uvloop.run(run_worker_process(get_settings(), webhooks=webhooks))
 
 
 @app.command(

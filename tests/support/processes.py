@@ -21,8 +21,11 @@ def hushcast_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "hushcast.cli", *args]
 
 
-def worker_command(log_level: str = "warning") -> list[str]:
-    return hushcast_command("worker", "--log-level", log_level)
+def worker_command(log_level: str = "warning", *, webhooks: bool = False) -> list[str]:
+    """``hushcast worker`` (with ``--webhooks``: it also POSTs webhook events)."""
+    return hushcast_command(
+        "worker", "--log-level", log_level, *(["--webhooks"] if webhooks else [])
+    )
 
 
 def api_command(port: int, log_level: str = "warning") -> list[str]:
@@ -51,16 +54,18 @@ def start_worker(
     poll_s: float = 0.05,
     log: Any = None,
     stdout: Any = subprocess.DEVNULL,
+    webhooks: bool = False,
 ) -> subprocess.Popen[bytes]:
     """``hushcast worker``; its warnings and errors go to ``log`` (default: our stderr,
-    which pytest shows for a failing test)."""
+    which pytest shows for a failing test). ``webhooks``: it runs the webhook dispatcher
+    too."""
     env = subprocess_env(
         db_url,
         fake_url,
         HUSHCAST_WORKER_LEASE_S=str(lease_s),
         HUSHCAST_WORKER_POLL_S=str(poll_s),
     )
-    return subprocess.Popen(worker_command(), env=env, stdout=stdout, stderr=log)
+    return subprocess.Popen(worker_command(webhooks=webhooks), env=env, stdout=stdout, stderr=log)
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL, timeout: float = 30) -> int:

@@ -52,7 +52,7 @@ class LiveService:
     def __init__(self, settings: Settings, db: Database, api_key: str) -> None:
         import uvicorn
 
-        self.app = create_app(settings, db=db, run_worker=True)
+        self.app = create_app(settings, db=db, run_worker=True, run_webhooks=True)
         self.server = uvicorn.Server(
             uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         )

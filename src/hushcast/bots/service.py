@@ -13,6 +13,7 @@ from hushcast.bots.schemas import AppOut, AppUpdate
 from hushcast.core.errors import ApiError, BadRequest, NotFound
 from hushcast.core.timeutil import iso, utcnow
 from hushcast.telegram.client import BotInfo, InvalidBotToken, TelegramUnavailable
+from hushcast.webhooks import outbox as webhook_outbox
 
 BOT_TOKEN_RE = re.compile(r"^[0-9]{1,20}:[A-Za-z0-9_-]{1,100}$")
 
@@ -148,4 +149,6 @@ def update_app(conn: Connection, org_id: int, app_uuid: str, change: AppUpdate) 
 
 def delete_app(conn: Connection, org_id: int, app_uuid: str) -> None:
     row = resolve_app(conn, org_id, app_uuid)
+    # Its delivery rows go with it: delivery events still to be sent get their bodies.
+    webhook_outbox.materialize_delivery_events(conn, app_id=int(row.id))
     repo.delete_app(conn, row.id)

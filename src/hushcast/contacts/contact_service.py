@@ -28,6 +28,7 @@ from hushcast.contacts.schemas import (
 from hushcast.core.errors import ApiError, BadRequest, NotFound
 from hushcast.core.ids import positive_int
 from hushcast.core.timeutil import iso, utcnow
+from hushcast.webhooks import outbox as webhook_outbox
 
 MAX_CONTACTS_PER_REQUEST = 10_000
 MAX_FIELDS_PER_CONTACT_ITEM = 100
@@ -366,7 +367,12 @@ def get_contact(conn: Connection, org_id: int, contact_id: int) -> ContactOut:
 
 def delete_contact(conn: Connection, org_id: int, contact_id: int) -> None:
     """Deletes the contact with its tokens and group memberships; mutes stay."""
-    if not _valid_id(contact_id) or not repo.delete_contact(conn, org_id, contact_id):
+    if not _valid_id(contact_id):
+        raise NotFound(CONTACT_NOT_FOUND)
+    # Delivery events still to be sent keep the contact's identifiers (their bodies
+    # are otherwise built when sent); on a 404 the request's transaction rolls back.
+    webhook_outbox.materialize_delivery_events(conn, contact_id=contact_id)
+    if not repo.delete_contact(conn, org_id, contact_id):
         raise NotFound(CONTACT_NOT_FOUND)
 
 

@@ -12,8 +12,9 @@ from hushcast.core.db import create_database
 from hushcast.delivery.supervisor import Worker
 
 
-async def run_worker_process(settings: Settings) -> None:
-    """``hushcast worker``: runs until SIGTERM or SIGINT, then stops gracefully."""
+async def run_worker_process(settings: Settings, *, webhooks: bool = False) -> None:
+    """``hushcast worker``: runs until SIGTERM or SIGINT, then stops gracefully.
+    ``webhooks``: the webhook dispatcher runs here too (by default API processes run it)."""
     import signal
 
     from hushcast.core.migrate import upgrade
@@ -29,7 +30,7 @@ async def run_worker_process(settings: Settings) -> None:
     # the worker's own process: set for the test suite's process, with its dozen
     # threads, it slowed a SQLite contention test's worker past its deadline.)
     sys.setswitchinterval(0.001)
-    worker = Worker(db, settings)
+    worker = Worker(db, settings, run_webhooks=webhooks)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):

@@ -58,8 +58,12 @@ class Worker:
         telegram: TelegramClient | None = None,
         worker_id: str | None = None,
         secret: str | None = None,
+        run_webhooks: bool = False,
     ) -> None:
         self.db = db
+        # The webhook dispatcher beside the senders (``hushcast worker --webhooks``); by
+        # default it runs in the API processes (hushcast.app.create_app).
+        self.run_webhooks = run_webhooks
         self.store = SqlDeliveryStore(db)
         self.secret = secret or settings.secret_key
         self.settings = settings
@@ -106,7 +110,7 @@ class Worker:
         if self.secret is None:
             self.secret = await asyncio.to_thread(self._load_secret)
         listener = self._start_wake_source()
-        webhooks = webhook_dispatcher.start(self.db)  # POSTs events beside the senders
+        webhooks = webhook_dispatcher.start(self.db) if self.run_webhooks else None
         updates = updates_runner.start(self.db, self.settings, self.worker_id, self._secrets)
         log.info("worker %s started", self.worker_id)
         try:
@@ -123,7 +127,8 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(waiter.wait(), self.settings.worker_poll_s)
         finally:
-            await webhook_dispatcher.stop(webhooks)
+            if webhooks is not None:
+                await webhook_dispatcher.stop(webhooks)
             await updates_runner.stop(updates)
             if listener is not None:
                 listener.cancel()

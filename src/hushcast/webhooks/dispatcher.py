@@ -78,6 +78,13 @@ class Dispatcher:
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, run)
 
+    async def _read(self, fn: Any, *args: Any) -> Any:
+        def run() -> Any:
+            with self.db.read() as conn:
+                return fn(conn, *args)
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, run)
+
     async def run(self) -> None:
         self.session = new_session(self.cfg)
         try:
@@ -145,7 +152,10 @@ class Dispatcher:
         hook, rows = await self._db(self._next_batch, wid)
         if not rows:
             return False
-        body = body_bytes(hook.format, wid, [str(r.payload) for r in rows])
+        # Delivery events are built now, in a read of their own (on SQLite a read does
+        # not hold the write lock the worker's outcome writes wait for).
+        built = await self._read(outbox.build_delivery_payloads, rows)
+        body = body_bytes(hook.format, wid, [outbox.payload_of(r, built) for r in rows])
         assert self.session is not None
         result = await post(self.session, hook.url, body, signing_secrets(hook), self.cfg)
         ids = [int(r.id) for r in rows]

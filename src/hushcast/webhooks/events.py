@@ -67,31 +67,31 @@ def contact_fields(row: Any) -> dict[str, Any]:
     }
 
 
-def delivery_event(outcome: dict[str, Any], detail: Any, app_uuid: str) -> Event:
-    """A recipient's final outcome (DELIVERED, UNAVAILABLE, ERROR)."""
-    at: datetime = outcome["b_finished_at"]
-    status = outcome["b_status"]
+def delivery_event_id(delivery_id: int, status: str) -> str:
+    return stable_id(DELIVERY, delivery_id, status)
+
+
+def delivery_event(row: Any) -> Event:
+    """A recipient's final outcome (DELIVERED, UNAVAILABLE, ERROR), from its delivery row
+    with the contact's identifiers and the bot's uuid (repository.delivery_rows)."""
     data: dict[str, Any] = {
-        "status": status,
-        "errorType": outcome.get("b_error_type"),
-        "errorName": outcome.get("b_error_name"),
-        "description": outcome.get("b_description"),
-        "appUuid": app_uuid,
-        "chatId": outcome["b_token"],
-        "telegramMessageId": outcome.get("b_message_id"),
-    }
-    if detail is not None:
-        data["deliveryId"] = detail.id
-        data["kind"] = detail.kind
-        data["broadcastId"] = detail.broadcast_id
-        data["requestId"] = detail.request_id
-        data["externalRequestId"] = detail.external_request_id
-        data["messageId"] = detail.message_id
-        data["contactId"] = detail.contact_id
-        data["externalCustomerId"] = detail.external_customer_id
-        data["phone"] = detail.phone
-        data["email"] = detail.email
-    return Event(stable_id(DELIVERY, outcome["b_id"], status), DELIVERY, at, data)
+        "status": row.status,
+        "errorType": row.error_type,
+        "errorName": row.error_name,
+        "description": row.description,
+        "appUuid": str(row.app_uuid),
+        "chatId": row.token,
+        "telegramMessageId": None
+        if row.telegram_message_id is None
+        else int(row.telegram_message_id),
+        "deliveryId": int(row.id),
+        "kind": row.kind,
+        "broadcastId": None if row.broadcast_id is None else int(row.broadcast_id),
+        "requestId": row.request_id,
+        "externalRequestId": row.external_request_id,
+        "messageId": int(row.message_id),
+    } | contact_fields(row)
+    return Event(delivery_event_id(int(row.id), row.status), DELIVERY, row.finished_at, data)
 
 
 def click_event(detail: Any, app_uuid: str, link: str, at: datetime) -> Event:

@@ -46,10 +46,13 @@ webhook_outbox = Table(
     Column("event_id", String(36), nullable=False),
     Column("type", String(16), nullable=False),
     Column("occurred_at", DateTime, nullable=False),
-    Column("payload", Text, nullable=False),  # the event as JSON (hushcast shape)
+    # The event as JSON (hushcast shape); NULL for a delivery event, whose body the
+    # dispatcher builds from its delivery row (delivery_id) when it sends it.
+    Column("payload", Text, nullable=True),
     Column("status", String(10), nullable=False),  # PENDING | FAILED
     Column("attempts", Integer, nullable=False, default=0),
     Column("first_attempt_at", DateTime, nullable=True),
+    Column("delivery_id", BigId, nullable=True),
     Index("ix_webhook_outbox_webhook_status_id", "webhook_id", "status", "id"),
 )
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import sqlite
 
 from hushcast.bots.models import apps
@@ -192,29 +192,104 @@ assert _sqlite_datetime is not None
 _SQLITE_DATETIME: Callable[[datetime], str] = _sqlite_datetime
 _PG_INSERT_OUTBOX = (
     "INSERT INTO webhook_outbox (webhook_id, event_id, type, occurred_at, payload, status,"
-    " attempts) SELECT w, e, t, o, p, 'PENDING', 0 FROM unnest(CAST(%(w)s AS BIGINT[]),"
-    " CAST(%(e)s AS VARCHAR[]), CAST(%(t)s AS VARCHAR[]), CAST(%(o)s AS TIMESTAMP[]),"
-    " CAST(%(p)s AS TEXT[])) WITH ORDINALITY AS u(w, e, t, o, p, n) ORDER BY n"
+    " attempts, delivery_id) SELECT w, e, t, o, p, 'PENDING', 0, d FROM"
+    " unnest(CAST(%(w)s AS BIGINT[]), CAST(%(e)s AS VARCHAR[]), CAST(%(t)s AS VARCHAR[]),"
+    " CAST(%(o)s AS TIMESTAMP[]), CAST(%(p)s AS TEXT[]), CAST(%(d)s AS BIGINT[]))"
+    " WITH ORDINALITY AS u(w, e, t, o, p, d, n) ORDER BY n"
 )
 _SQLITE_INSERT_OUTBOX = (
     "INSERT INTO webhook_outbox (webhook_id, event_id, type, occurred_at, payload, status,"
-    " attempts) VALUES (?, ?, ?, ?, ?, 'PENDING', 0)"
+    " attempts, delivery_id) VALUES (?, ?, ?, ?, ?, 'PENDING', 0, ?)"
 )
 
+# (webhook id, event id, type, occurred at, payload JSON or None, delivery id or None)
+OutboxRow = tuple[int, str, str, datetime, str | None, int | None]
 
-def insert_outbox(conn: Connection, rows: list[tuple[int, str, str, datetime, str]]) -> None:
-    """rows: (webhook id, event id, type, occurred at, payload JSON), in occurrence order.
-    Driver SQL: one statement on PostgreSQL, and no per-row SQLAlchemy work (this runs in
-    the worker's outcome write)."""
+
+def insert_outbox(conn: Connection, rows: list[OutboxRow]) -> None:
+    """Rows in occurrence order. A delivery event has no payload, only its delivery id
+    (the dispatcher builds the body). Driver SQL: one statement on PostgreSQL, and no
+    per-row SQLAlchemy work (this runs in the worker's outcome write)."""
     if not rows:
         return
     if conn.dialect.name == "postgresql":
-        w, e, t, o, p = (list(c) for c in zip(*rows, strict=True))
-        conn.exec_driver_sql(_PG_INSERT_OUTBOX, {"w": w, "e": e, "t": t, "o": o, "p": p})
+        w, e, t, o, p, d = (list(c) for c in zip(*rows, strict=True))
+        conn.exec_driver_sql(_PG_INSERT_OUTBOX, {"w": w, "e": e, "t": t, "o": o, "p": p, "d": d})
         return
     conn.exec_driver_sql(
-        _SQLITE_INSERT_OUTBOX, [(w, e, t, _SQLITE_DATETIME(o), p) for w, e, t, o, p in rows]
+        _SQLITE_INSERT_OUTBOX,
+        [(w, e, t, _SQLITE_DATETIME(o), p, d) for w, e, t, o, p, d in rows],
     )
+
+
+def delivery_rows(conn: Connection, ids: Sequence[int]) -> dict[int, Any]:
+    """What a delivery event says, read when it is sent: the row's final outcome (it
+    never changes once final), its contact's identifiers and its bot's uuid."""
+    out: dict[int, Any] = {}
+    for part in chunked(sorted(set(ids))):
+        rows = conn.execute(
+            select(
+                deliveries.c.id,
+                deliveries.c.status,
+                deliveries.c.error_type,
+                deliveries.c.error_name,
+                deliveries.c.description,
+                deliveries.c.token,
+                deliveries.c.telegram_message_id,
+                deliveries.c.finished_at,
+                deliveries.c.kind,
+                deliveries.c.broadcast_id,
+                deliveries.c.request_id,
+                deliveries.c.external_request_id,
+                deliveries.c.message_id,
+                deliveries.c.contact_id,
+                contacts.c.external_customer_id,
+                contacts.c.phone,
+                contacts.c.email,
+                apps.c.uuid.label("app_uuid"),
+            )
+            .select_from(
+                deliveries.join(apps, apps.c.id == deliveries.c.app_id).outerjoin(
+                    contacts, contacts.c.id == deliveries.c.contact_id
+                )
+            )
+            .where(deliveries.c.id.in_(list(part)))
+        )
+        out.update({int(r.id): r for r in rows})
+    return out
+
+
+def unbuilt_delivery_events(
+    conn: Connection, *, app_id: int | None = None, contact_id: int | None = None
+) -> list[Any]:
+    """Delivery events whose body is still to be built, of one bot's or one contact's
+    deliveries: (outbox id, delivery id). Read through the outbox's unbuilt rows (a
+    second's worth while the receiver keeps up)."""
+    if app_id is not None:
+        where = deliveries.c.app_id == app_id
+    else:
+        assert contact_id is not None
+        where = deliveries.c.contact_id == contact_id
+    return list(
+        conn.execute(
+            select(webhook_outbox.c.id, webhook_outbox.c.delivery_id)
+            .select_from(
+                webhook_outbox.join(deliveries, deliveries.c.id == webhook_outbox.c.delivery_id)
+            )
+            .where(webhook_outbox.c.payload.is_(None), where)
+        )
+    )
+
+
+def set_payloads(conn: Connection, payloads: Sequence[tuple[int, str]]) -> None:
+    """(outbox id, payload JSON) pairs."""
+    if payloads:
+        conn.execute(
+            update(webhook_outbox)
+            .where(webhook_outbox.c.id == bindparam("b_id"))
+            .values(payload=bindparam("b_payload")),
+            [{"b_id": i, "b_payload": p} for i, p in payloads],
+        )
 
 
 # -- the dispatcher's claims ---------------------------------------------------------
@@ -285,6 +360,9 @@ def due_batch(conn: Connection, webhook_id: int, limit: int) -> list[Any]:
             select(
                 webhook_outbox.c.id,
                 webhook_outbox.c.payload,
+                webhook_outbox.c.delivery_id,
+                webhook_outbox.c.event_id,
+                webhook_outbox.c.occurred_at,
                 webhook_outbox.c.first_attempt_at,
             )
             .where(webhook_outbox.c.webhook_id == webhook_id, webhook_outbox.c.status == PENDING)
