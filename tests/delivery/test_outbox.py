@@ -125,3 +125,22 @@ async def test_repeated_errors_are_logged_once_with_a_count(
     assert len(lines) == 2
     assert "repeated" not in lines[0] and len(lines[0]) < 400
     assert "recovered after 99 more failures" in lines[1]
+
+
+async def test_outcomes_arriving_during_a_write_are_not_a_failure() -> None:
+    """A busy bot's sends are answered while a write runs: the flush succeeded and says
+    so (the sender pauses only after a failed flush; it paused after every write while
+    sending, so outcomes were written twice a second and sending stalled)."""
+    store = PickyStore(set())
+    box = Outbox(store, 1)
+    box.add(o(1))
+    real_record = store.record
+
+    async def record_while_answers_arrive(*args: Any) -> None:
+        box.add(o(2))  # answered meanwhile
+        await real_record(*args)
+
+    store.record = record_while_answers_arrive  # type: ignore[method-assign]
+    assert await box.flush() is True
+    assert list(store.written) == [1]
+    assert box.pending and box.unrecorded == 1

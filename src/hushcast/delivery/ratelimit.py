@@ -41,6 +41,15 @@ class Pacer:
     Sends are counted in the window from when they are dispatched: ``take``
     reserves slots, ``dispatched`` turns the reservation into sends stamped
     with the real dispatch time (the pre-send check sits between the two).
+
+    A reserved slot whose row was not sent (muted, deactivated, a broadcast paused
+    meanwhile) comes back as credit, taken before the schedule's next slots and whatever
+    the schedule's lag: its slot time has passed while the row was checked, so moving
+    the schedule back (as before) put it behind ``max_lag`` whenever the check took
+    longer than that, and the slot was lost. With 10 % of a broadcast's chats muted that
+    lost about 10 % of the rate (paid benchmark: ~96 slots a second). Credit is capped at
+    a tenth of a second of sends, never survives a pause or an idle spell, and the
+    window still holds.
     """
 
     JITTER_S = 0.010
@@ -63,6 +72,8 @@ class Pacer:
         self.last_take = float("-inf")
         self.sent: deque[float] = deque()
         self.reserved = 0
+        # Reserved slots that were not used (see the class docstring).
+        self.credit = 0
         self.window_free_at = 0.0
         self.factor = 1.0
         self.jitter = self.JITTER_S
@@ -86,6 +97,7 @@ class Pacer:
         # the window that our clock has already moved past. A slow rate may still
         # catch up on one missed slot.
         self.max_lag = max(self.base_max_lag, 1.5 * self.interval)
+        self.max_credit = max(1, int(0.1 * self.limit * self.safety * self.factor))
         # Telegram's span for floor(limit) sends (one second for a whole limit), plus the
         # jitter.
         self.window = self.per_window / self.limit + self.jitter
@@ -116,26 +128,27 @@ class Pacer:
 
     def take(self, now: float, wanted: int) -> int:
         """How many sends may go now (up to ``wanted``); reserves their slots."""
-        if now < self.next_at or wanted <= 0:
+        if wanted <= 0 or (now < self.next_at and not self.credit):
             return 0
         if self.factor < 1.0:
             self._recover(now)
         if now - self.last_take > self.idle_after:
             # Idle: an unused bot earns no burst.
             self.next_at = max(self.next_at, now)
+            self.credit = 0
         elif now - self.next_at > self.max_lag:
             # A busy loop may catch up on slots missed by up to max_lag, no more.
+            self.lost = (
+                getattr(self, "lost", 0) + (now - self.max_lag - self.next_at) / self.interval
+            )
             self.next_at = now - self.max_lag
         self.last_take = now
         sent = self.sent
         horizon = now - self.window
         while sent and sent[0] <= horizon:
             sent.popleft()
-        n = min(
-            wanted,
-            int((now - self.next_at) / self.interval) + 1,
-            self.per_window - len(sent) - self.reserved,
-        )
+        due = max(0, int((now - self.next_at) / self.interval) + 1) if now >= self.next_at else 0
+        n = min(wanted, due + self.credit, self.per_window - len(sent) - self.reserved)
         if n <= 0:
             # Window full: wait for its oldest send to leave it. The slot schedule
             # stays put, so a send held back a few ms here is made up right after
@@ -143,7 +156,9 @@ class Pacer:
             if sent and len(sent) + self.reserved >= self.per_window:
                 self.window_free_at = sent[0] + self.window
             return 0
-        self.next_at += n * self.interval
+        from_credit = min(self.credit, n)
+        self.credit -= from_credit
+        self.next_at += (n - from_credit) * self.interval
         self.reserved += n
         return n
 
@@ -151,7 +166,7 @@ class Pacer:
         """``sent`` of ``taken`` reserved slots went out at ``t``; the rest come back."""
         self.reserved = max(0, self.reserved - taken)
         if taken > sent:
-            self.next_at -= (taken - sent) * self.interval
+            self.credit = min(self.credit + taken - sent, self.max_credit)
         if sent:
             self.sent.extend([t] * sent)
 
@@ -177,10 +192,13 @@ class Pacer:
                 return
 
     def wait_time(self, now: float) -> float:
+        if self.credit:
+            return max(0.0, self.window_free_at - now)
         return max(0.0, self.next_at - now, self.window_free_at - now)
 
     def pause_until(self, t: float) -> None:
         self.next_at = max(self.next_at, t)
+        self.credit = 0
 
 
 class ChatLimiter:

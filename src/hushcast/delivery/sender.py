@@ -548,7 +548,7 @@ class AppSender:
         self.buffer.clear()
         for _ in range(20):
             try:
-                if await self.outbox.flush():
+                if await self.outbox.flush() and not self.outbox.pending:
                     break
             except Exception:
                 pass
