@@ -158,15 +158,16 @@ def test_window_spans_more_than_a_second_at_every_tier() -> None:
     for limit in (30, 1000):
         p = Pacer(limit, safety=0.985)
         assert p.per_window == limit
-        assert p.window >= 1.0 + Pacer.JITTER_S - 1e-9
+        assert p.window >= 1.0 + p.base_jitter - 1e-9
+        assert p.base_jitter == (Pacer.BUSY_JITTER_S if limit > 100 else Pacer.JITTER_S)
 
 
 def test_paid_tier_never_puts_more_than_the_limit_in_one_second_of_arrivals() -> None:
-    # Sends reach Telegram up to JITTER_S late: over any second of arrival time, at
+    # Sends reach Telegram up to the jitter late: over any second of arrival time, at
     # most 1,000, whatever the dispatch pattern.
     p = Pacer(1000, safety=0.985)
     sends = simulate(p, 10.0, 0.001)
-    worst = [t + (Pacer.JITTER_S if i % 2 else 0.0) for i, t in enumerate(sends)]
+    worst = [t + (p.base_jitter if i % 2 else 0.0) for i, t in enumerate(sends)]
     assert max_in_window(sorted(worst), 1.0) <= 1000
     assert len(sends) / 10.0 >= 0.98 * 1000
 
@@ -192,3 +193,22 @@ def test_repeated_429s_lower_the_rate_to_a_floor() -> None:
     for i in range(20):
         p.rate_limited(10.0 + 2 * i, 11.0 + 2 * i)
     assert abs(p.factor - Pacer.MIN_FACTOR) < 1e-9
+
+
+def test_a_429_widens_the_window_until_429s_stop_for_long() -> None:
+    """The jitter allowance is learned: each 429 burst widens the window by a step (up
+    to a cap), so the rate does not climb back into the same 429; it narrows again
+    slowly while none comes."""
+    p = Pacer(1000, safety=0.985)
+    base = p.window
+    p.rate_limited(10.0, 11.0)
+    p.rate_limited(10.2, 11.0)  # the same burst: one step
+    assert abs(p.window - (base + Pacer.JITTER_STEP_S)) < 1e-9
+    for k in range(10):
+        p.rate_limited(20.0 + 2 * k, 20.5 + 2 * k)
+    assert abs(p.window - (1.0 + Pacer.MAX_JITTER_S)) < 1e-9
+    # The last pause ended at 38.5: 21.5 s later, 2.15 ms of the 30 learned are gone.
+    assert p.take(60.0, 1) == 1
+    assert abs(p.jitter - (Pacer.MAX_JITTER_S - 21.5 * Pacer.JITTER_DECAY_PER_S)) < 1e-9
+    assert p.take(10_000.0, 1) == 1
+    assert abs(p.window - base) < 1e-9

@@ -27,10 +27,15 @@ class Pacer:
     paid tier) let Telegram's clock see more than the limit whenever arrivals
     bunched. Our side of the jitter (a busy loop sending late) is already out of it:
     :meth:`started` moves a late send's stamp to when it left. What remains is the
-    network's and Telegram's side, ``JITTER_S`` (10 ms, as the fake server's realistic
-    mode injects with ``arrival_jitter_ms``); beyond it the adaptive rate below takes
-    over. With the default safety of 0.985 the slots (985/s, 29.55/s) stay under the
-    window (1,000 per 1.010 s = 990/s, 30 per 1.010 s = 29.7/s).
+    network's and Telegram's side: ``JITTER_S`` (10 ms, as the fake server's realistic
+    mode injects with ``arrival_jitter_ms``), and ``BUSY_JITTER_S`` (20 ms) for a bot
+    allowed more than ``BUSY_RATE`` sends a second, whose stream keeps the receiving
+    end busy enough to stamp arrivals later (paid benchmark on a 2-core machine, 100,000
+    recipients: 2-10 429s per run at 10 ms, none at 20 ms; realistic mode: a burst of
+    10-12 429s in two runs of three at 10 ms, none in two at 20 ms). Beyond it the
+    adaptive rate and the learned jitter below take over. With the default safety of
+    0.985 the slots (985/s, 29.55/s) stay near the window (1,000 per 1.020 s = 980/s;
+    30 per 1.010 s = 29.7/s).
 
     Adaptive (AIMD): a 429 multiplies the slot rate by ``DECREASE`` (once per burst of
     429s: the requests in flight all get one), on top of the ``retry_after`` pause;
@@ -38,21 +43,25 @@ class Pacer:
     429, to ``limit * safety`` at most. A 429 costs seconds on real Telegram
     (``retry_after`` of 5-30 s), so sending a little slower for a while is cheap.
 
+    Learned jitter: the window's allowance for arrival jitter starts at that base and
+    grows by ``JITTER_STEP_S`` with each 429 (once per burst, as the rate's decrease),
+    up to ``MAX_JITTER_S``: a 429 says arrivals bunched more than the window allowed
+    for, and the AIMD rate alone climbs back to the same rate in seconds and meets the
+    same 429 again (paid benchmark on a busy 2-core machine: a 429 every 10 s or so).
+    It shrinks back by ``JITTER_DECAY_PER_S`` while no 429 comes. At 30 ms the window
+    holds 1,000 per 1.03 s (971/s).
+
     Sends are counted in the window from when they are dispatched: ``take``
     reserves slots, ``dispatched`` turns the reservation into sends stamped
     with the real dispatch time (the pre-send check sits between the two).
-
-    A reserved slot whose row was not sent (muted, deactivated, a broadcast paused
-    meanwhile) comes back as credit, taken before the schedule's next slots and whatever
-    the schedule's lag: its slot time has passed while the row was checked, so moving
-    the schedule back (as before) put it behind ``max_lag`` whenever the check took
-    longer than that, and the slot was lost. With 10 % of a broadcast's chats muted that
-    lost about 10 % of the rate (paid benchmark: ~96 slots a second). Credit is capped at
-    a tenth of a second of sends, never survives a pause or an idle spell, and the
-    window still holds.
     """
 
     JITTER_S = 0.010
+    BUSY_JITTER_S = 0.020
+    BUSY_RATE = 100.0
+    JITTER_STEP_S = 0.010
+    MAX_JITTER_S = 0.050
+    JITTER_DECAY_PER_S = 0.0001
     DECREASE = 0.85
     MIN_FACTOR = 0.5
     INCREASE_PER_S = 0.02
@@ -72,10 +81,9 @@ class Pacer:
         self.last_take = float("-inf")
         self.sent: deque[float] = deque()
         self.reserved = 0
-        # Reserved slots that were not used (see the class docstring).
-        self.credit = 0
         self.window_free_at = 0.0
         self.factor = 1.0
+        self.base_jitter = self.JITTER_S
         self.jitter = self.JITTER_S
         self.last_decrease = float("-inf")
         # The rate climbs back from here (the end of the last 429 pause).
@@ -88,6 +96,10 @@ class Pacer:
         self.safety = safety
         # Telegram's count per second (the fake server models the same window).
         self.per_window = max(1, int(limit))
+        base = self.BUSY_JITTER_S if limit > self.BUSY_RATE else self.JITTER_S
+        # A learned jitter above the base is kept; a new base applies at once.
+        self.jitter = max(base, self.jitter - self.base_jitter + base)
+        self.base_jitter = base
         self._apply()
 
     def _apply(self) -> None:
@@ -97,7 +109,6 @@ class Pacer:
         # the window that our clock has already moved past. A slow rate may still
         # catch up on one missed slot.
         self.max_lag = max(self.base_max_lag, 1.5 * self.interval)
-        self.max_credit = max(1, int(0.1 * self.limit * self.safety * self.factor))
         # Telegram's span for floor(limit) sends (one second for a whole limit), plus the
         # jitter.
         self.window = self.per_window / self.limit + self.jitter
@@ -114,6 +125,7 @@ class Pacer:
         if now - self.last_decrease >= self.COALESCE_S:
             self.last_decrease = now
             self.factor = max(self.MIN_FACTOR, self.factor * self.DECREASE)
+            self.jitter = min(self.MAX_JITTER_S, self.jitter + self.JITTER_STEP_S)
             self._apply()
         self.recover_from = max(self.recover_from, resume_at)
 
@@ -124,31 +136,31 @@ class Pacer:
             return
         self.recover_from = now
         self.factor = min(1.0, self.factor + self.INCREASE_PER_S * elapsed)
+        self.jitter = max(self.base_jitter, self.jitter - self.JITTER_DECAY_PER_S * elapsed)
         self._apply()
 
     def take(self, now: float, wanted: int) -> int:
         """How many sends may go now (up to ``wanted``); reserves their slots."""
-        if wanted <= 0 or (now < self.next_at and not self.credit):
+        if now < self.next_at or wanted <= 0:
             return 0
-        if self.factor < 1.0:
+        if self.factor < 1.0 or self.jitter > self.base_jitter:
             self._recover(now)
         if now - self.last_take > self.idle_after:
             # Idle: an unused bot earns no burst.
             self.next_at = max(self.next_at, now)
-            self.credit = 0
         elif now - self.next_at > self.max_lag:
             # A busy loop may catch up on slots missed by up to max_lag, no more.
-            self.lost = (
-                getattr(self, "lost", 0) + (now - self.max_lag - self.next_at) / self.interval
-            )
             self.next_at = now - self.max_lag
         self.last_take = now
         sent = self.sent
         horizon = now - self.window
         while sent and sent[0] <= horizon:
             sent.popleft()
-        due = max(0, int((now - self.next_at) / self.interval) + 1) if now >= self.next_at else 0
-        n = min(wanted, due + self.credit, self.per_window - len(sent) - self.reserved)
+        n = min(
+            wanted,
+            int((now - self.next_at) / self.interval) + 1,
+            self.per_window - len(sent) - self.reserved,
+        )
         if n <= 0:
             # Window full: wait for its oldest send to leave it. The slot schedule
             # stays put, so a send held back a few ms here is made up right after
@@ -156,9 +168,7 @@ class Pacer:
             if sent and len(sent) + self.reserved >= self.per_window:
                 self.window_free_at = sent[0] + self.window
             return 0
-        from_credit = min(self.credit, n)
-        self.credit -= from_credit
-        self.next_at += (n - from_credit) * self.interval
+        self.next_at += n * self.interval
         self.reserved += n
         return n
 
@@ -166,7 +176,7 @@ class Pacer:
         """``sent`` of ``taken`` reserved slots went out at ``t``; the rest come back."""
         self.reserved = max(0, self.reserved - taken)
         if taken > sent:
-            self.credit = min(self.credit + taken - sent, self.max_credit)
+            self.next_at -= (taken - sent) * self.interval
         if sent:
             self.sent.extend([t] * sent)
 
@@ -192,13 +202,10 @@ class Pacer:
                 return
 
     def wait_time(self, now: float) -> float:
-        if self.credit:
-            return max(0.0, self.window_free_at - now)
         return max(0.0, self.next_at - now, self.window_free_at - now)
 
     def pause_until(self, t: float) -> None:
         self.next_at = max(self.next_at, t)
-        self.credit = 0
 
 
 class ChatLimiter:
