@@ -28,9 +28,11 @@ def worker_command(log_level: str = "warning", *, webhooks: bool = False) -> lis
     )
 
 
-def api_command(port: int, log_level: str = "warning") -> list[str]:
-    """``hushcast serve --no-worker`` on ``port``."""
-    return hushcast_command("serve", "--no-worker", "--port", str(port), "--log-level", log_level)
+def api_command(port: int, log_level: str = "warning", *extra: str) -> list[str]:
+    """``hushcast serve --no-worker`` on ``port`` (``extra``: more options)."""
+    return hushcast_command(
+        "serve", "--no-worker", "--port", str(port), "--log-level", log_level, *extra
+    )
 
 
 def fake_server_command(port: int, *, accept_any_token: bool = False) -> list[str]:
@@ -81,11 +83,16 @@ def free_port() -> int:
 
 
 def spawn_api(
-    db_url: str, fake_url: str, port: int, *, log: Any = subprocess.DEVNULL
+    db_url: str,
+    fake_url: str,
+    port: int,
+    *,
+    log: Any = subprocess.DEVNULL,
+    extra: tuple[str, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """``hushcast serve --no-worker`` on ``port``; see wait_api."""
     return subprocess.Popen(
-        api_command(port),
+        api_command(port, "warning", *extra),
         env=subprocess_env(db_url, fake_url, HUSHCAST_RATE_LIMIT_PER_KEY="100000"),
         stdout=subprocess.DEVNULL,
         stderr=log,
@@ -112,7 +119,12 @@ def wait_api(port: int, proc: subprocess.Popen[bytes] | None = None) -> None:
 
 
 def ensure_api(
-    proc: subprocess.Popen[bytes], port: int, db_url: str, fake_url: str, attempts: int = 3
+    proc: subprocess.Popen[bytes],
+    port: int,
+    db_url: str,
+    fake_url: str,
+    attempts: int = 3,
+    extra: tuple[str, ...] = (),
 ) -> tuple[subprocess.Popen[bytes], int]:
     """``proc`` (spawned by spawn_api on ``port``) once it answers. free_port's port can
     be taken by another process before the API binds it (parallel test processes start
@@ -123,6 +135,6 @@ def ensure_api(
             return proc, port
         except ApiExited:
             port = free_port()
-            proc = spawn_api(db_url, fake_url, port)
+            proc = spawn_api(db_url, fake_url, port, extra=extra)
     wait_api(port, proc)
     return proc, port

@@ -55,6 +55,11 @@ def due_broadcasts(conn: Connection, app_id: int, now: datetime) -> list[Row[Any
     return repo.due(conn, app_id, now)
 
 
+def total_recipients(conn: Connection, broadcast_id: int) -> int:
+    """Rows queued for the broadcast so far (final once it is planned)."""
+    return repo.total_recipients(conn, broadcast_id)
+
+
 def plan_batch(
     conn: Connection, broadcast_id: int, now: datetime, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> bool:

@@ -161,6 +161,15 @@ def due(conn: Connection, app_id: int, now: datetime) -> list[Row[Any]]:
     )
 
 
+def total_recipients(conn: Connection, broadcast_id: int) -> int:
+    return int(
+        conn.execute(
+            select(broadcasts.c.total_recipients).where(broadcasts.c.id == broadcast_id)
+        ).scalar()
+        or 0
+    )
+
+
 def lock_broadcast(conn: Connection, broadcast_id: int) -> Any:
     """The broadcast row, locked until the caller's transaction ends (FOR UPDATE on PostgreSQL;
     SQLite write transactions are already exclusive)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -112,6 +113,10 @@ def db_executor() -> concurrent.futures.ThreadPoolExecutor:
     return _executor
 
 
+# Rows a broadcast queues before the queue's statistics are refreshed (PostgreSQL).
+STATISTICS_ROWS = 10_000
+
+
 class SqlDeliveryStore:
     """:class:`DeliveryStore` over SQL: each call is one short transaction in a thread."""
 
@@ -165,15 +170,24 @@ class SqlDeliveryStore:
         await self._write(repo.set_paused_until, app_id, until)
 
     async def plan(self, app_id: int, batch_size: int) -> bool:
-        def plan(conn: Any) -> bool:
+        def plan(conn: Any) -> tuple[bool, bool]:
             now = utcnow()
             due = planner.due_broadcasts(conn, app_id, now)
             if not due:
-                return False
-            planner.plan_batch(conn, int(due[0].id), now, batch_size)
-            return True
+                return False, False
+            before = int(due[0].total_recipients or 0)
+            done = planner.plan_batch(conn, int(due[0].id), now, batch_size)
+            after = planner.total_recipients(conn, int(due[0].id))
+            # Statistics refreshed once the broadcast has many rows queued, and again
+            # when its planning ends large (see repo.refresh_statistics).
+            crossed = before < STATISTICS_ROWS <= after
+            return True, crossed or (done and after >= STATISTICS_ROWS and before > 0)
 
-        return bool(await self._write(plan))
+        more, refresh = await self._write(plan)
+        if refresh:
+            with contextlib.suppress(Exception):  # statistics are an optimisation
+                await self._read(repo.refresh_statistics)
+        return bool(more)
 
     async def claim(
         self, app_id: int, limit: int, lease_s: float, transactional_only: bool
