@@ -71,16 +71,12 @@ class Dispatcher:
     def stop(self) -> None:
         self._stopping.set()
 
-    async def _db(self, fn: Any, *args: Any) -> Any:
-        def run() -> Any:
-            with self.db.transaction() as conn:
-                return fn(conn, *args)
+    async def _db(self, fn: Any, *args: Any, read: bool = False) -> Any:
+        """``fn(conn, *args)`` in a transaction on a database thread (``read``: a read,
+        which on SQLite does not take the write lock)."""
 
-        return await asyncio.get_running_loop().run_in_executor(self._executor, run)
-
-    async def _read(self, fn: Any, *args: Any) -> Any:
         def run() -> Any:
-            with self.db.read() as conn:
+            with self.db.read() if read else self.db.transaction() as conn:
                 return fn(conn, *args)
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, run)
@@ -154,7 +150,7 @@ class Dispatcher:
             return False
         # Delivery events are built now, in a read of their own (on SQLite a read does
         # not hold the write lock the worker's outcome writes wait for).
-        built = await self._read(outbox.build_delivery_payloads, rows)
+        built = await self._db(outbox.build_delivery_payloads, rows, read=True)
         body = body_bytes(hook.format, wid, [outbox.payload_of(r, built) for r in rows])
         assert self.session is not None
         result = await post(self.session, hook.url, body, signing_secrets(hook), self.cfg)

@@ -67,6 +67,18 @@ def contact_fields(row: Any) -> dict[str, Any]:
     }
 
 
+def message_fields(row: Any) -> dict[str, Any]:
+    """What a delivery and a click event both say of the delivery they are about."""
+    return {
+        "deliveryId": int(row.id),
+        "kind": row.kind,
+        "broadcastId": None if row.broadcast_id is None else int(row.broadcast_id),
+        "requestId": row.request_id,
+        "externalRequestId": row.external_request_id,
+        "messageId": int(row.message_id),
+    } | contact_fields(row)
+
+
 def delivery_event_id(delivery_id: int, status: str) -> str:
     return stable_id(DELIVERY, delivery_id, status)
 
@@ -84,13 +96,7 @@ def delivery_event(row: Any) -> Event:
         "telegramMessageId": None
         if row.telegram_message_id is None
         else int(row.telegram_message_id),
-        "deliveryId": int(row.id),
-        "kind": row.kind,
-        "broadcastId": None if row.broadcast_id is None else int(row.broadcast_id),
-        "requestId": row.request_id,
-        "externalRequestId": row.external_request_id,
-        "messageId": int(row.message_id),
-    } | contact_fields(row)
+    } | message_fields(row)
     return Event(delivery_event_id(int(row.id), row.status), DELIVERY, row.finished_at, data)
 
 
@@ -99,13 +105,7 @@ def click_event(detail: Any, app_uuid: str, link: str, at: datetime) -> Event:
         "appUuid": app_uuid,
         "chatId": detail.token,
         "link": link,
-        "deliveryId": int(detail.id),
-        "kind": detail.kind,
-        "broadcastId": None if detail.broadcast_id is None else int(detail.broadcast_id),
-        "requestId": detail.request_id,
-        "externalRequestId": detail.external_request_id,
-        "messageId": int(detail.message_id),
-    } | contact_fields(detail)
+    } | message_fields(detail)
     return Event(new_id(), CLICK, at, data)
 
 

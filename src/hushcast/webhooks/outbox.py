@@ -124,23 +124,12 @@ def materialize_delivery_events(
     are about to go or lose what they say: a bot is deleted (its rows go with it), a
     contact is deleted (its identifiers would)."""
     pending = repo.unbuilt_delivery_events(conn, app_id=app_id, contact_id=contact_id)
-    if not pending:
-        return
-    found = repo.delivery_rows(conn, [int(p.delivery_id) for p in pending])
-    repo.set_payloads(
-        conn,
-        [
-            (int(p.id), encode(ev.delivery_event(found[int(p.delivery_id)])))
-            for p in pending
-            if int(p.delivery_id) in found
-        ],
-    )
+    repo.set_payloads(conn, list(build_delivery_payloads(conn, pending).items()))
 
 
 def record_click(conn: Connection, delivery_id: int, link: str, at: datetime) -> None:
     """A recipient followed a tracked link of this delivery."""
-    details = repo.delivery_details(conn, [delivery_id])
-    detail = details.get(delivery_id)
+    detail = repo.delivery_rows(conn, [delivery_id]).get(delivery_id)
     if detail is None:
         return
     _org, app_uuid, subs = repo.subscriptions_for_app(conn, int(detail.app_id))

@@ -127,31 +127,6 @@ def subscriptions_for_app_uuid(
     return [(int(i), str(e)) for i, e in rows]
 
 
-def delivery_details(conn: Connection, ids: Sequence[int]) -> dict[int, Any]:
-    out: dict[int, Any] = {}
-    for part in chunked(list(ids)):
-        rows = conn.execute(
-            select(
-                deliveries.c.id,
-                deliveries.c.app_id,
-                deliveries.c.token,
-                deliveries.c.kind,
-                deliveries.c.broadcast_id,
-                deliveries.c.request_id,
-                deliveries.c.external_request_id,
-                deliveries.c.message_id,
-                deliveries.c.contact_id,
-                contacts.c.external_customer_id,
-                contacts.c.phone,
-                contacts.c.email,
-            )
-            .select_from(deliveries.outerjoin(contacts, contacts.c.id == deliveries.c.contact_id))
-            .where(deliveries.c.id.in_(list(part)))
-        )
-        out.update({int(r.id): r for r in rows})
-    return out
-
-
 def contacts_by_id(conn: Connection, ids: Sequence[int]) -> dict[int, Any]:
     out: dict[int, Any] = {}
     for part in chunked(sorted(set(ids))):
@@ -223,13 +198,14 @@ def insert_outbox(conn: Connection, rows: list[OutboxRow]) -> None:
 
 
 def delivery_rows(conn: Connection, ids: Sequence[int]) -> dict[int, Any]:
-    """What a delivery event says, read when it is sent: the row's final outcome (it
-    never changes once final), its contact's identifiers and its bot's uuid."""
+    """What a delivery or click event says: the row's final outcome (it never changes
+    once final), its contact's identifiers and its bot (id and uuid)."""
     out: dict[int, Any] = {}
     for part in chunked(sorted(set(ids))):
         rows = conn.execute(
             select(
                 deliveries.c.id,
+                deliveries.c.app_id,
                 deliveries.c.status,
                 deliveries.c.error_type,
                 deliveries.c.error_name,
@@ -263,7 +239,7 @@ def unbuilt_delivery_events(
     conn: Connection, *, app_id: int | None = None, contact_id: int | None = None
 ) -> list[Any]:
     """Delivery events whose body is still to be built, of one bot's or one contact's
-    deliveries: (outbox id, delivery id). Read through the outbox's unbuilt rows (a
+    deliveries: (outbox id, payload (NULL), delivery id). Read through the outbox's unbuilt rows (a
     second's worth while the receiver keeps up)."""
     if app_id is not None:
         where = deliveries.c.app_id == app_id
@@ -272,7 +248,7 @@ def unbuilt_delivery_events(
         where = deliveries.c.contact_id == contact_id
     return list(
         conn.execute(
-            select(webhook_outbox.c.id, webhook_outbox.c.delivery_id)
+            select(webhook_outbox.c.id, webhook_outbox.c.payload, webhook_outbox.c.delivery_id)
             .select_from(
                 webhook_outbox.join(deliveries, deliveries.c.id == webhook_outbox.c.delivery_id)
             )
