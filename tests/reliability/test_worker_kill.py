@@ -57,7 +57,9 @@ def test_sigterm_finishes_in_flight_records_outcomes_and_releases_lease(
     # A lease of 30 s: if SIGTERM did not release it, the next worker would wait 30 s.
     worker = start_worker(db_url, fake_telegram.base_url, lease_s=30)
     try:
-        wait_for(lambda: len(log.events) >= 100, timeout=60, interval=0.01)
+        # SIGTERM while at least 100 sends are in flight (arrived, not yet answered):
+        # waiting for answered ones instead let a slow start leave only a few in flight.
+        wait_for(lambda: log.arrivals - len(log.events) >= 100, timeout=60, interval=0.01)
         term_at = time.monotonic()
         worker.send_signal(signal.SIGTERM)
         rc = worker.wait(timeout=20)
