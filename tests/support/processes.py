@@ -57,15 +57,18 @@ def start_worker(
     log: Any = None,
     stdout: Any = subprocess.DEVNULL,
     webhooks: bool = False,
+    webhook_lease_s: float | None = None,
 ) -> subprocess.Popen[bytes]:
     """``hushcast worker``; its warnings and errors go to ``log`` (default: our stderr,
     which pytest shows for a failing test). ``webhooks``: it runs the webhook dispatcher
-    too."""
+    too, holding a webhook for ``webhook_lease_s`` (default: the setting's 30 s)."""
+    extra = {} if webhook_lease_s is None else {"HUSHCAST_WEBHOOK_LEASE_S": str(webhook_lease_s)}
     env = subprocess_env(
         db_url,
         fake_url,
         HUSHCAST_WORKER_LEASE_S=str(lease_s),
         HUSHCAST_WORKER_POLL_S=str(poll_s),
+        **extra,
     )
     return subprocess.Popen(worker_command(webhooks=webhooks), env=env, stdout=stdout, stderr=log)
 

@@ -174,13 +174,15 @@ def test_worker_killed_mid_broadcast_loses_no_delivery_event(
             "broadcastId"
         ]
     )
-    worker = start_worker(db_url, fake_telegram.base_url, webhooks=True)
+    # The killed dispatcher's hold on the webhook lapses after 2 s (30 s by default),
+    # then the next worker's dispatcher sends what the first had not.
+    worker = start_worker(db_url, fake_telegram.base_url, webhooks=True, webhook_lease_s=2)
     try:
         wait_for(lambda: len(receiver.events()) >= 50, timeout=60)
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait()
-    worker = start_worker(db_url, fake_telegram.base_url, webhooks=True)
+    worker = start_worker(db_url, fake_telegram.base_url, webhooks=True, webhook_lease_s=2)
     try:
         wait_for(lambda: client.get(f"/v1/broadcast/{bid}").json()["status"] == "FINISHED", 60)
         wait_for(lambda: {e["chatId"] for e in receiver.events()} == set(tokens), timeout=60)

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # A pre-send check is trusted this long: a send still not out this long after its
     # check began is checked again first, so a mute stops it (docs/reliability.md).
     worker_check_window_s: float = 0.1
+    # A mute (API or dashboard) of a bot a worker is sending for answers only after this
+    # long, so a send checked just before the mute cannot reach Telegram after the
+    # answer (mute/fence.py). Unset: the check window plus 50 ms.
+    mute_fence_s: float | None = None
     # Send at this fraction of each Telegram limit, leaving room for jitter.
     rate_safety: float = 0.985
     # Recipients queued per planning transaction.

@@ -97,6 +97,26 @@ def release_lease(conn: Connection, app_id: int, worker_id: str) -> None:
     )
 
 
+def is_sending(
+    conn: Connection,
+    now: datetime,
+    *,
+    app_id: int | None = None,
+    org_id: int | None = None,
+    app_uuid: str | None = None,
+) -> bool:
+    """Does a worker hold the bot's lease now (by id, or the organisation's app by uuid)?
+    A worker holds it exactly while it sends (or may send) for the bot."""
+    query = select(app_leases.c.app_id).where(app_leases.c.lease_until > now)
+    if app_id is not None:
+        query = query.where(app_leases.c.app_id == app_id)
+    else:
+        query = query.join(apps, apps.c.id == app_leases.c.app_id).where(
+            apps.c.organization_id == org_id, apps.c.uuid == app_uuid
+        )
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def set_paused_until(conn: Connection, app_id: int, until: datetime) -> None:
     conn.execute(update(app_leases).where(app_leases.c.app_id == app_id).values(paused_until=until))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -13,7 +14,10 @@ from hushcast.core.errors import BadRequest
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc
 from hushcast.core.pagination import Page, page_params, set_total
+from hushcast.core.timeutil import utcnow
+from hushcast.delivery import repository as delivery_repo
 from hushcast.mute import history, service
+from hushcast.mute.fence import fence_s
 from hushcast.mute.schemas import (
     BulkMuteOut,
     MuteBodyDoc,
@@ -57,9 +61,14 @@ async def mute(app_uuid: str, request: Request, principal: CurrentPrincipal) -> 
             until = service.mute_app(
                 conn, org_id, canonical, tokens, duration, principal.api_key_id
             )
-        return service.mute_response(tokens, bulk, until)
+            sending = delivery_repo.is_sending(conn, utcnow(), org_id=org_id, app_uuid=canonical)
+        return service.mute_response(tokens, bulk, until), sending
 
-    return await run_in_threadpool(apply)
+    response, sending = await run_in_threadpool(apply)
+    if sending:
+        # Committed; answered once no send checked before the commit can still arrive.
+        await asyncio.sleep(fence_s(request.app.state.settings))
+    return response
 
 
 @router.post(

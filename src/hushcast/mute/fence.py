@@ -1,0 +1,29 @@
+"""A mute answers only when no send checked before it can still reach the chat.
+
+The worker checks each group of rows (the mute included) in one read and sends the
+group the moment the read answers; a check is trusted for ``WORKER_CHECK_WINDOW_S``
+after it answered, later sends are checked again (delivery/sender.py). So a mute
+committed just after a check read the chat as unmuted may still see that send reach
+Telegram after the mute's commit: up to the window, plus the read itself, the dispatch
+and the way to Telegram. Answering at once, the mute would return while such a send
+is on its way (the benchmark saw 5 to 16 of 200 chats muted mid-broadcast reached
+15-34 ms after the answer).
+
+While a worker holds the bot's lease (it is sending for the bot), the answer waits out
+that span: the check window plus ``SEND_MARGIN_S``. A bot no worker sends for answers
+at once, so mutes outside broadcasts (and the mute benchmark's latency) pay nothing.
+"""
+
+from __future__ import annotations
+
+from hushcast.core.config import Settings
+
+# The check's read, the dispatch of its group and the request's way to Telegram.
+SEND_MARGIN_S = 0.05
+
+
+def fence_s(settings: Settings) -> float:
+    """How long a mute of a bot being sent for waits before it answers."""
+    if settings.mute_fence_s is not None:
+        return max(0.0, settings.mute_fence_s)
+    return settings.worker_check_window_s + SEND_MARGIN_S
