@@ -1,7 +1,7 @@
 """A mute of a bot a worker is sending for answers only after the fence (mute/fence.py).
 
 The lease row stands for a worker sending for the bot: that is what the fence looks
-at. A fence of 1 s makes "waited" and "did not wait" far apart on a busy machine.
+at. A fence of 0.5 s makes "waited" and "did not wait" far apart on a busy machine.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from hushcast.mute.fence import SEND_MARGIN_S, fence_s
 from tests.support.service import bearer, new_bot_token
 from tests.support.web import register, signed_in
 
-FENCE_S = 1.0
+FENCE_S = 0.5
 
 
 @pytest.fixture
