@@ -66,6 +66,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "free_rate_fraction": (">=", 0.98),
     "paid_rate_fraction": (">=", 0.98),
     "rate_429_count": ("<=", 0.0),
+    "paid_429_pause_fraction": ("<=", 0.02),
     "worker_msgs_per_s": (">=", 2000.0),
     "worker_vs_bare_ratio": (">=", 0.7),
     "mute_leak_count": ("<=", 0.0),
@@ -89,6 +90,7 @@ KEY_ORDER = [
     "free_rate_fraction",
     "paid_rate_fraction",
     "rate_429_count",
+    "paid_429_pause_fraction",
     "worker_msgs_per_s",
     "worker_vs_bare_ratio",
     "mute_leak_count",
@@ -573,7 +575,8 @@ def bench_plan_and_send(
         f"/v1/apps/{uuid}",
         json={"paidBroadcast": True, "paidMessagesPerSecond": 1000, "messagesPerSecond": 30},
     ).raise_for_status()
-    stack.fake_config(enforce_limits=True, latency_ms=100, max_messages=300_000)
+    # A 429 asks for 10 s, as the target says (Telegram's are often longer).
+    stack.fake_config(enforce_limits=True, latency_ms=100, max_messages=300_000, retry_after=10)
     stack.fake_clear()
     worker = stack.start_worker()
     rss = RssSampler(worker.pid, 0.2)
@@ -586,6 +589,8 @@ def bench_plan_and_send(
             leak["error"] = repr(exc)
 
     log(f"{stack.kind}: sending {n:,} at the paid rate (1000/s, 100 ms latency)")
+    wait_for(lambda: stack.fake_stats()["accepted"] > 0, 600, 0.02)
+    t_first = time.monotonic()
     rate = measure_rate(stack, 2.0, window, mute_some)
     results["paid_rate_fraction"] = round(rate["rate"] / 1000.0, 4)
     log(
@@ -604,9 +609,13 @@ def bench_plan_and_send(
         deadline,
         1.0,
     )
+    send_s = time.monotonic() - t_first
     hwm = proc_status(worker.pid, "VmHWM")
     rss.stop()
     stats = stack.fake_stats()
+    # Time lost to 429 pauses, an upper bound: each 429 as a whole 10 s pause, none
+    # overlapping (a burst of them is one pause in fact).
+    results["paid_429_pause_fraction"] = round(min(1.0, stats["rate_limited"] * 10.0 / send_s), 4)
     send_peak = rss.peak()
     results["worker_peak_rss_mb"] = round(max(send_peak, plan_peak, hwm), 1)
     counts = {}
@@ -624,14 +633,19 @@ def bench_plan_and_send(
         "recipients": n,
         "rate": rate,
         "fake_stats": stats,
+        "send_s": round(send_s, 2),
         "outcomes": counts,
         "worker_rss_peak_sampled_mb": round(send_peak, 1),
         "worker_vmhwm_mb": round(hwm, 1),
         "leak": leak,
     }
     details["rate_429_paid"] = stats["rate_limited"]
-    log(f"  finished; worker peak RSS {results['worker_peak_rss_mb']} MB; outcomes {counts}")
+    log(
+        f"  finished in {send_s:.1f} s; 429s {stats['rate_limited']}; worker peak RSS"
+        f" {results['worker_peak_rss_mb']} MB; outcomes {counts}"
+    )
     stack.stop_worker()
+    stack.fake_config(retry_after=None)
 
 
 def mute_during_broadcast(stack: Stack, uuid: str, bid: int) -> dict[str, Any]:

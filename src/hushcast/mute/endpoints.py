@@ -14,10 +14,7 @@ from hushcast.core.errors import BadRequest
 from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc
 from hushcast.core.pagination import Page, page_params, set_total
-from hushcast.core.timeutil import utcnow
-from hushcast.delivery import repository as delivery_repo
-from hushcast.mute import history, service
-from hushcast.mute.fence import fence_s
+from hushcast.mute import fence, history, service
 from hushcast.mute.schemas import (
     BulkMuteOut,
     MuteBodyDoc,
@@ -41,6 +38,7 @@ async def mute(app_uuid: str, request: Request, principal: CurrentPrincipal) -> 
     without a duration. Transactional messages still go through."""
     raw = await request.body()
     db = get_db(request)
+    settings = request.app.state.settings
     org_id = principal.organization_id
 
     def apply() -> Any:
@@ -61,13 +59,13 @@ async def mute(app_uuid: str, request: Request, principal: CurrentPrincipal) -> 
             until = service.mute_app(
                 conn, org_id, canonical, tokens, duration, principal.api_key_id
             )
-            sending = delivery_repo.is_sending(conn, utcnow(), org_id=org_id, app_uuid=canonical)
-        return service.mute_response(tokens, bulk, until), sending
+            wait = fence.wait_after_mute(conn, settings, org_id=org_id, app_uuid=canonical)
+        return service.mute_response(tokens, bulk, until), wait
 
-    response, sending = await run_in_threadpool(apply)
-    if sending:
+    response, wait = await run_in_threadpool(apply)
+    if wait:
         # Committed; answered once no send checked before the commit can still arrive.
-        await asyncio.sleep(fence_s(request.app.state.settings))
+        await asyncio.sleep(wait)
     return response
 
 

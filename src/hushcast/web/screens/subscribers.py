@@ -17,11 +17,10 @@ from hushcast.core.chat_ids import parse_chat_id
 from hushcast.core.deps import get_db
 from hushcast.core.errors import ApiError, BadRequest, NotFound
 from hushcast.core.timeutil import utcnow
-from hushcast.delivery import repository as delivery_repo
+from hushcast.mute import fence
 from hushcast.mute import history as mute_history
 from hushcast.mute import service as mute_service
 from hushcast.mute.actors import DASHBOARD as BY_UI
-from hushcast.mute.fence import fence_s
 from hushcast.web import repository as repo
 from hushcast.web import service
 from hushcast.web.session_service import UISession
@@ -199,7 +198,7 @@ def mute_token(
     back: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     error: str | None = None
-    sending = False
+    wait = 0.0
     with get_db(request).transaction() as conn:
         app_row = app_or_404(conn, session.principal.organization_id, app_uuid)
         clean = parse_chat_id(token, "token")
@@ -211,9 +210,8 @@ def mute_token(
             mute_service.mute(
                 conn, int(app_row.id), [clean], seconds, session.principal.api_key_id, source=BY_UI
             )
-            sending = delivery_repo.is_sending(conn, utcnow(), app_id=int(app_row.id))
-    if sending:
-        time.sleep(fence_s(request.app.state.settings))  # as the API's mute (mute/fence.py)
+            wait = fence.wait_after_mute(conn, request.app.state.settings, app_id=int(app_row.id))
+    time.sleep(wait)  # as the API's mute, once committed (mute/fence.py)
     return _row_response(request, session, app_row.uuid, clean, error, back)
 
 
@@ -255,15 +253,14 @@ def bulk_action(
         app_row = app_or_404(conn, session.principal.organization_id, app_uuid)
         tokens = list(dict.fromkeys(parse_chat_id(t, "token") for t in chosen))
         key_id = session.principal.api_key_id
-        sending = False
+        wait = 0.0
         if action == "mute":
             seconds = service.parse_ui_duration(duration, custom)
             mute_service.mute(conn, int(app_row.id), tokens, seconds, key_id, source=BY_UI)
-            sending = delivery_repo.is_sending(conn, utcnow(), app_id=int(app_row.id))
+            wait = fence.wait_after_mute(conn, request.app.state.settings, app_id=int(app_row.id))
         else:
             mute_service.unmute(conn, int(app_row.id), tokens, key_id, source=BY_UI)
-    if sending:
-        time.sleep(fence_s(request.app.state.settings))  # as the API's mute (mute/fence.py)
+    time.sleep(wait)  # as the API's mute, once committed (mute/fence.py)
     verb = "Muted" if action == "mute" else "Unmuted"
     target = safe_next(back or f"/ui/apps/{app_row.uuid}")
     sep = "&" if "?" in target else "?"
