@@ -144,3 +144,53 @@ def test_release_due_is_bounded_per_sweep(client: TestClient, db: Database, app_
         assert holds.release_due(conn, aid, utcnow(), limit=2) == 2
     with db.transaction() as conn:
         assert holds.release_due(conn, aid, utcnow(), limit=2) == 1
+
+
+def test_held_rows_follow_a_group_migration_to_the_new_chat_id(
+    client: TestClient, db: Database, app_uuid: str
+) -> None:
+    # A group's rows were held while it was muted; Telegram then says it became the
+    # supergroup -1005 (its token and mute move there). Unmuting -1005 must release
+    # them: they were held for that chat.
+    bid, mid = _hold_broadcast(client, db, app_uuid)
+    both_bid, both_mid = _hold_broadcast(client, db, app_uuid)
+    held = add_delivery(
+        db, app_uuid=app_uuid, message_id=mid, token="-5", status=st.IN_QUEUE, broadcast_id=bid
+    )
+    # A broadcast that already has a row for the new id keeps its old row as it was.
+    stays = add_delivery(
+        db,
+        app_uuid=app_uuid,
+        message_id=both_mid,
+        token="-5",
+        status=st.IN_QUEUE,
+        broadcast_id=both_bid,
+    )
+    add_delivery(
+        db,
+        app_uuid=app_uuid,
+        message_id=both_mid,
+        token="-1005",
+        status=st.IN_QUEUE,
+        broadcast_id=both_bid,
+    )
+    # Muted, then held (a mute releases the chat's held rows to be looked at again).
+    r = client.post(f"/v1/apps/{app_uuid}/token/mute", json={"token": "-5"})
+    assert r.status_code == 200, r.text
+    for rid in (held, stays):
+        _park(db, rid, st.HELD, timedelta(hours=1))
+
+    asyncio.run(SqlDeliveryStore(db).migrate_token(app_id(db, app_uuid), "-5", "-1005"))
+    r = client.post(f"/v1/apps/{app_uuid}/token/unmute", json={"token": "-1005"})
+    assert r.status_code == 200, r.text
+
+    with db.read() as conn:
+        rows = {
+            r.id: (r.token, r.status)
+            for r in conn.execute(
+                select(deliveries.c.id, deliveries.c.token, deliveries.c.status).where(
+                    deliveries.c.id.in_([held, stays])
+                )
+            )
+        }
+    assert rows == {held: ("-1005", st.IN_QUEUE), stays: ("-5", st.HELD)}

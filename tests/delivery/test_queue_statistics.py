@@ -5,6 +5,7 @@ broadcast refreshes the queue's statistics itself."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -94,3 +95,67 @@ def test_planning_a_large_broadcast_refreshes_the_queue_statistics(
             break
         asyncio.run(asyncio.sleep(0.1))
     assert analyzed() > before
+
+
+def _half_sent_broadcast(client: TestClient, db: Database, app_uuid: str) -> int:
+    """A broadcast of 30,000 rows analysed while all were queued, then its lowest 20,000
+    sent: as a large broadcast is half-way through (sent rows are the lowest ids)."""
+    mid = add_message(db)
+    r = client.post(
+        "/v1/broadcast",
+        json={"messageId": mid, "appId": app_uuid, "startDate": "2099-01-01T00:00"},
+    )
+    assert r.status_code == 200, r.text
+    bid = int(r.json()["broadcastId"])
+    with db.transaction() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO deliveries (organization_id, app_id, broadcast_id, message_id, kind,"
+                " priority, token, status, attempts, available_at, created_at)"
+                " SELECT 1, :app, :bid, :mid, 'broadcast', 1, (800000 + i)::text, 'IN_QUEUE',"
+                " 0, :now, :now FROM generate_series(1, 30000) AS i"
+            ),
+            {"app": app_id(db, app_uuid), "bid": bid, "mid": mid, "now": utcnow()},
+        )
+    with db.transaction() as conn:
+        conn.execute(text("ANALYZE deliveries"))
+    with db.transaction() as conn:
+        conn.execute(
+            text(
+                "UPDATE deliveries SET status = 'DELIVERED' WHERE id IN (SELECT id FROM"
+                " deliveries WHERE broadcast_id = :bid ORDER BY id LIMIT 20000)"
+            ),
+            {"bid": bid},
+        )
+    return bid
+
+
+def test_broadcast_claim_reads_queued_rows_through_the_broadcast_index(
+    client: TestClient, db: Database, app_uuid: str
+) -> None:
+    bid = _half_sent_broadcast(client, db, app_uuid)
+    params = {
+        "sending": "SENDING",
+        "in_queue": "IN_QUEUE",
+        "lease_until": utcnow(),
+        "now": utcnow(),
+        "broadcast_id": bid,
+        "limit": 200,
+    }
+    with db.read() as conn:
+        plan = "\n".join(
+            str(r[0])
+            for r in conn.execute(text("EXPLAIN " + repo._PG_CLAIM_BROADCAST.text), params)
+        )
+        # The form it replaced: the planner walks the primary key, filtering out the
+        # 20,000 rows already sent before it finds a queued one.
+        old = (
+            "EXPLAIN SELECT id FROM deliveries WHERE broadcast_id = :broadcast_id"
+            " AND status = :in_queue AND available_at <= :now ORDER BY id LIMIT :limit"
+        )
+        old_plan = "\n".join(str(r[0]) for r in conn.execute(text(old), params))
+    # The old form's walk: the primary key in id order, broadcast and status as a filter.
+    walk = re.compile(r"Index Scan using pk_deliveries on deliveries .*\n\s+Filter: .*broadcast_id")
+    assert walk.search(old_plan), old_plan
+    assert not walk.search(plan), plan
+    assert "Index Scan using ix_deliveries_broadcast_status" in plan, plan

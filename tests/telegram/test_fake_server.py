@@ -638,3 +638,30 @@ def test_fake_telegram_fixture(fake_telegram: FakeTelegramThread) -> None:
             return result
 
     assert asyncio.run(get_me())["ok"] is True
+
+
+@pytest.mark.asyncio
+async def test_held_sends_wait_together_and_go_when_released(api: Api) -> None:
+    api.server.configure(hold_sends=True)
+    sends = [asyncio.create_task(api.send(9000 + i)) for i in range(20)]
+    for _ in range(200):
+        if api.server.stats["in_flight"] == 20:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+    assert api.server.stats["in_flight"] == 20
+    assert not any(t.done() for t in sends)
+    # One watcher for all of them, not a poll per request.
+    watchers = [t for t in asyncio.all_tasks() if "_watch_hold" in repr(t.get_coro())]
+    assert len(watchers) == 1
+    api.server.configure(hold_sends=False)
+    answers = await asyncio.wait_for(asyncio.gather(*sends), 5)
+    assert [status for status, _, _ in answers] == [200] * 20
+    assert api.server.stats["in_flight"] == 0
+    # Held again later: a new watcher.
+    api.server.configure(hold_sends=True)
+    held = asyncio.create_task(api.send(9999))
+    await asyncio.sleep(0.1)
+    assert not held.done()
+    api.server.configure(hold_sends=False)
+    assert (await asyncio.wait_for(held, 5))[0] == 200

@@ -396,6 +396,7 @@ class FakeTelegramServer:
         self._rng = random.Random()
         self._runner: web.AppRunner | None = None
         self._closing: asyncio.Event | None = None
+        self._hold_gate: asyncio.Future[None] | None = None
         self.base_url: str | None = None
         self._methods: dict[str, BotHandler] = {
             "getme": self._get_me,
@@ -552,6 +553,25 @@ class FakeTelegramServer:
         if state is None:
             state = self._bots[bot_id] = _BotState()
         return state
+
+    async def _held(self) -> None:
+        """Waits while ``hold_sends`` is on (or until the server closes). One watcher
+        polls the flag for every held request: each polling it every 5 ms (a task per
+        wait) took so much CPU with 300 requests held that the test process hosting the
+        fake starved its API and worker of seconds."""
+        gate = self._hold_gate
+        if gate is None or gate.done():
+            gate = self._hold_gate = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().create_task(self._watch_hold(gate))
+        await asyncio.shield(gate)
+
+    async def _watch_hold(self, gate: asyncio.Future[None]) -> None:
+        try:
+            while self.config.hold_sends and not (self._closing and self._closing.is_set()):
+                await asyncio.sleep(0.005)
+        finally:
+            if not gate.done():
+                gate.set_result(None)
 
     async def _sleep(self, delay: float) -> None:
         if delay <= 0:
@@ -852,8 +872,8 @@ class FakeTelegramServer:
 
         # Limits are counted when a request arrives, as Telegram does; a hold and the
         # configured latency then delay the answer.
-        while self.config.hold_sends and not (self._closing and self._closing.is_set()):
-            await self._sleep(0.005)
+        if self.config.hold_sends:
+            await self._held()
         if config.latency_ms > 0:
             await self._sleep(config.latency_ms / 1000.0)
         id_key = (bot["id"], chat)
