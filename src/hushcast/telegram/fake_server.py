@@ -397,6 +397,7 @@ class FakeTelegramServer:
         self._runner: web.AppRunner | None = None
         self._closing: asyncio.Event | None = None
         self._hold_gate: asyncio.Future[None] | None = None
+        self._hold_watcher: asyncio.Task[None] | None = None
         self.base_url: str | None = None
         self._methods: dict[str, BotHandler] = {
             "getme": self._get_me,
@@ -561,8 +562,10 @@ class FakeTelegramServer:
         fake starved its API and worker of seconds."""
         gate = self._hold_gate
         if gate is None or gate.done():
-            gate = self._hold_gate = asyncio.get_running_loop().create_future()
-            asyncio.get_running_loop().create_task(self._watch_hold(gate))
+            loop = asyncio.get_running_loop()
+            gate = self._hold_gate = loop.create_future()
+            # Referenced: the loop keeps only a weak reference to a task.
+            self._hold_watcher = loop.create_task(self._watch_hold(gate))
         await asyncio.shield(gate)
 
     async def _watch_hold(self, gate: asyncio.Future[None]) -> None:
