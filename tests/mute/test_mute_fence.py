@@ -37,7 +37,7 @@ def fenced(settings: Settings, db: Database, api_key: str) -> Iterator[TestClien
         yield c
 
 
-def _bot(client: TestClient, fake_telegram: Any, key: str | None = None) -> tuple[str, int]:
+def _bot(client: TestClient, fake_telegram: Any, key: str | None = None) -> str:
     r = client.post(
         "/v1/apps",
         json={"botToken": new_bot_token(fake_telegram)},
@@ -46,7 +46,7 @@ def _bot(client: TestClient, fake_telegram: Any, key: str | None = None) -> tupl
     assert r.status_code == 201, r.text
     app_uuid = r.json()["appUuid"]
     register(client, app_uuid, ["1001", "1002"], key)
-    return app_uuid, 0
+    return str(app_uuid)
 
 
 def _app_id(db: Database, app_uuid: str) -> int:
@@ -88,7 +88,7 @@ def test_default_fence_is_the_check_window_plus_the_margin(settings: Settings) -
 def test_api_mute_waits_only_while_a_worker_sends_for_the_bot(
     fenced: TestClient, fake_telegram: Any, db: Database, other_key: str
 ) -> None:
-    app_uuid, _ = _bot(fenced, fake_telegram)
+    app_uuid = _bot(fenced, fake_telegram)
     app_id = _app_id(db, app_uuid)
 
     assert _timed_mute(fenced, app_uuid) < FENCE_S  # no worker has the bot
@@ -103,7 +103,7 @@ def test_api_mute_waits_only_while_a_worker_sends_for_the_bot(
 
     # A rival organisation's bot being sent for does not slow this one's mutes, nor
     # the other way round: the lease is looked up for the caller's own app.
-    rival_uuid, _ = _bot(fenced, fake_telegram, other_key)
+    rival_uuid = _bot(fenced, fake_telegram, other_key)
     _lease(db, app_id, -5)
     _lease(db, _app_id(db, rival_uuid), 30)
     assert _timed_mute(fenced, app_uuid) < FENCE_S
@@ -113,7 +113,7 @@ def test_api_mute_waits_only_while_a_worker_sends_for_the_bot(
 def test_unmute_and_a_rejected_mute_never_wait(
     fenced: TestClient, fake_telegram: Any, db: Database
 ) -> None:
-    app_uuid, _ = _bot(fenced, fake_telegram)
+    app_uuid = _bot(fenced, fake_telegram)
     _lease(db, _app_id(db, app_uuid), 30)
     t = time.monotonic()
     r = fenced.post(f"/v1/apps/{app_uuid}/token/unmute", json={"token": "1001"})
@@ -126,7 +126,7 @@ def test_unmute_and_a_rejected_mute_never_wait(
 def test_dashboard_mute_waits_too(
     fenced: TestClient, fake_telegram: Any, db: Database, api_key: str
 ) -> None:
-    app_uuid, _ = _bot(fenced, fake_telegram)
+    app_uuid = _bot(fenced, fake_telegram)
     _lease(db, _app_id(db, app_uuid), 30)
     fenced.headers.pop("Authorization")
     csrf = signed_in(fenced, api_key)
@@ -149,7 +149,7 @@ def test_dashboard_mute_waits_too(
 
 
 def test_is_sending_by_id_and_by_uuid(db: Database, client: TestClient, fake_telegram: Any) -> None:
-    app_uuid, _ = _bot(client, fake_telegram)
+    app_uuid = _bot(client, fake_telegram)
     app_id = _app_id(db, app_uuid)
     with db.read() as conn:
         org_id = int(conn.execute(apps.select().where(apps.c.id == app_id)).first().organization_id)  # type: ignore[union-attr]
