@@ -238,8 +238,19 @@ class SqlDeliveryStore:
         # come first, in their own read, and the mute last, in a fresh snapshot: a mute
         # committed while the facts were read still stops the send, and the time from
         # reading the mute to the request is no longer than that one query.
-        facts: dict[int, Any] = await self._read(facts_of)
-        rows, duplicates = await self._read(state_of)
+        def both() -> tuple[dict[int, Any], tuple[dict[int, Any], set[int]]]:
+            # Two read transactions, one after the other, in one trip to a database
+            # thread: each trip costs a thread hand-off and a wake-up of the busy event
+            # loop (about 15 ms of a 45 ms check in the raw benchmark, where the checks
+            # were what the sends waited for).
+            with self.db.read() as conn:
+                facts = facts_of(conn)
+            with self.db.read() as conn:
+                return facts, state_of(conn)
+
+        facts, (rows, duplicates) = await asyncio.get_running_loop().run_in_executor(
+            db_executor(), both
+        )
         return {
             row_id: PreSendState(
                 broadcast_status=r.broadcast_status,
