@@ -138,7 +138,13 @@ def _bot_info(value: Any, token: str) -> dict[str, Any]:
 def _normalize_field(name: str, value: Any) -> Any:
     if name in ("global_rate", "private_chat_rate", "group_per_minute", "paid_rate"):
         return _as_float(value, name)
-    if name in ("latency_ms", "timeout_s", "max_poll_timeout_s", "arrival_jitter_ms"):
+    if name in (
+        "latency_ms",
+        "timeout_s",
+        "max_poll_timeout_s",
+        "arrival_jitter_ms",
+        "config_latency_ms",
+    ):
         result = _as_float(value, name)
         if result < 0:
             raise ValueError(f"{name} must be >= 0")
@@ -198,6 +204,9 @@ class FakeTelegramConfig:
     enforce_limits: bool = True
     retry_after: int | None = None  # fixed retry_after for every 429 (else computed, >= 1)
     latency_ms: float = 0.0  # added before answering an accepted send
+    # Added before setWebhook / deleteWebhook take effect and answer (Telegram takes from
+    # a fraction of a second to seconds): two changes of a bot's updates then overlap.
+    config_latency_ms: float = 0.0
     # Network jitter before Telegram's clock: each send is counted up to this much later
     # than it arrived (uniformly at random), so evenly dispatched sends arrive bunched.
     arrival_jitter_ms: float = 0.0

@@ -86,10 +86,16 @@ class FakeUpdates:
 
     # -- Bot API -----------------------------------------------------------------------------
 
+    async def _config_latency(self) -> None:
+        latency = self.server.config.config_latency_ms
+        if latency > 0:
+            await asyncio.sleep(latency / 1000.0)
+
     async def set_webhook(
         self, request: web.Request, bot: dict[str, Any], params: dict[str, Any]
     ) -> web.StreamResponse:
         self.known_tokens[bot["id"]] = request.match_info["token"]
+        await self._config_latency()
         url = str(params.get("url") or "")
         secret = params.get("secret_token")
         if secret is not None and (
@@ -134,6 +140,7 @@ class FakeUpdates:
         self, request: web.Request, bot: dict[str, Any], params: dict[str, Any]
     ) -> web.StreamResponse:
         self.known_tokens[bot["id"]] = request.match_info["token"]
+        await self._config_latency()
         state = self.server._state(bot["id"])
         existed = bool(state.webhook_url)
         state.webhook_url = ""

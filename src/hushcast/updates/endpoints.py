@@ -3,6 +3,8 @@ receiver Telegram calls (``/telegram/webhook/{uuid}``)."""
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -34,28 +36,43 @@ async def put_updates(
     db = get_db(request)
     settings = request.app.state.settings
     org_id = principal.organization_id
+    owner = secrets.token_hex(16)
 
-    def prepare() -> tuple[Any, dict[str, Any]]:
-        with db.read() as conn:
-            return settings_service.prepare_settings(conn, org_id, app_uuid, body)
-
-    app, values = await run_in_threadpool(prepare)
-    url = settings_service.webhook_url(settings.public_url, app.uuid)
-    # Telegram first: a refused setWebhook leaves the stored mode as it was.
-    try:
-        await botapi.configure(
-            settings.telegram_api_url, app.bot_token, body.mode, url, values["webhook_secret"]
-        )
-    except botapi.BotApiError as exc:
-        raise ApiError(502, str(exc)) from None
-
-    def save() -> UpdatesOut:
+    def begin() -> tuple[Any, dict[str, Any]]:
         with db.transaction() as conn:
-            return settings_service.store_settings(
-                conn, org_id, app_uuid, values, settings.public_url
-            )
+            return settings_service.begin_change(conn, org_id, app_uuid, body, owner)
 
-    return await run_in_threadpool(save)
+    app, values = await run_in_threadpool(begin)
+    stored = False
+    try:
+        url = settings_service.webhook_url(settings.public_url, app.uuid)
+        # Telegram first: a refused setWebhook leaves the stored mode as it was.
+        try:
+            await botapi.configure(
+                settings.telegram_api_url, app.bot_token, body.mode, url, values["webhook_secret"]
+            )
+        except botapi.BotApiError as exc:
+            raise ApiError(502, str(exc)) from None
+
+        def save() -> UpdatesOut:
+            with db.transaction() as conn:
+                return settings_service.store_settings(
+                    conn, org_id, app_uuid, values, settings.public_url, owner
+                )
+
+        out = await run_in_threadpool(save)
+        stored = True
+        return out
+    finally:
+        if not stored:
+
+            def abandon() -> None:
+                with db.transaction() as conn:
+                    settings_service.abandon_change(conn, int(app.id), owner)
+
+            # A failure to free it here leaves the lock to lapse (CONFIG_LOCK_S).
+            with contextlib.suppress(Exception):
+                await run_in_threadpool(abandon)
 
 
 @router.get("/apps/{app_uuid}/updates", response_model=UpdatesOut)

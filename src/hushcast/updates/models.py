@@ -70,3 +70,15 @@ used_start_links = Table(
     Column("chat_id", String(64), nullable=False),
     Column("used_at", DateTime, nullable=False),
 )
+
+# A change of a bot's update settings in progress (PUT .../updates): it tells Telegram
+# first and stores after, so two changes at once could leave Telegram with one webhook
+# secret and this table with the other. One change per bot at a time, across API
+# processes; ``until`` frees the bot if the process died half-way.
+update_config_locks = Table(
+    "update_config_locks",
+    metadata,
+    Column("app_id", BigId, ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("until", DateTime, nullable=False),
+)

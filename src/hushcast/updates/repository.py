@@ -13,7 +13,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hushcast.bots.models import apps
 from hushcast.contacts.models import app_tokens
 from hushcast.mute.models import mutes
-from hushcast.updates.models import bot_updates, update_settings, used_start_links
+from hushcast.updates.models import (
+    bot_updates,
+    update_config_locks,
+    update_settings,
+    used_start_links,
+)
 
 
 def _insert(conn: Connection) -> Any:
@@ -30,6 +35,28 @@ def get_settings(conn: Connection, app_id: int) -> Any:
 def upsert_settings(conn: Connection, app_id: int, values: dict[str, Any]) -> None:
     ins = _insert(conn)(update_settings).values(app_id=app_id, **values)
     conn.execute(ins.on_conflict_do_update(index_elements=["app_id"], set_=values))
+
+
+def lock_config(conn: Connection, app_id: int, owner: str, now: datetime, until: datetime) -> bool:
+    """Takes the bot's update-settings lock for ``owner`` until ``until``; False while
+    another owner holds it (a lock past its ``until`` is taken over)."""
+    ins = _insert(conn)(update_config_locks).values(app_id=app_id, owner=owner, until=until)
+    stmt = ins.on_conflict_do_update(
+        index_elements=["app_id"],
+        set_={"owner": owner, "until": until},
+        where=update_config_locks.c.until <= now,
+    )
+    # preserve_rowcount: SQLAlchemy only keeps an INSERT's rowcount when asked.
+    result = conn.execute(stmt.execution_options(preserve_rowcount=True))
+    return int(result.rowcount or 0) == 1
+
+
+def unlock_config(conn: Connection, app_id: int, owner: str) -> None:
+    conn.execute(
+        delete(update_config_locks).where(
+            update_config_locks.c.app_id == app_id, update_config_locks.c.owner == owner
+        )
+    )
 
 
 def webhook_target(conn: Connection, app_uuid: str) -> Any:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
 
 from hushcast.bots.service import resolve_app
-from hushcast.core.errors import BadRequest, NotFound, check_id
+from hushcast.core.errors import ApiError, BadRequest, NotFound, check_id
 from hushcast.core.timeutil import iso, utcnow
 from hushcast.sending.service import require_message
 from hushcast.updates import repository as repo
@@ -20,6 +20,13 @@ from hushcast.webhooks.service import checked_url
 WEBHOOK_PATH = "/telegram/webhook/"
 WELCOME_NOT_FOUND = "welcomeMessageId: message not found"
 DEFAULT_GUARD_SECONDS = 1800
+CHANGE_IN_PROGRESS = (
+    "another change of this bot's update settings is in progress; try again when it has"
+    " finished"
+)
+# Longer than a change can take (Telegram's answer to setWebhook, with the client's
+# timeout): a process that died half-way leaves the bot locked no longer than this.
+CONFIG_LOCK_S = 60
 
 
 def webhook_url(public_url: str, app_uuid: str) -> str:
@@ -57,11 +64,14 @@ def new_values(current: Any, body: UpdatesIn, now: datetime) -> dict[str, Any]:
     return values
 
 
-def prepare_settings(
-    conn: Connection, org_id: int, app_uuid: str, body: UpdatesIn
+def begin_change(
+    conn: Connection, org_id: int, app_uuid: str, body: UpdatesIn, owner: str
 ) -> tuple[Any, dict[str, Any]]:
-    """The caller's app and the row a PUT will store (checked, with a new webhook secret),
-    before Telegram is told."""
+    """Checks a PUT and takes the bot's update-settings lock for ``owner``: the caller's
+    app and the row the PUT will store (with a new webhook secret), before Telegram is
+    told. 409 while another change of the bot is in progress: Telegram is told first and
+    the row stored after, so two changes at once could leave Telegram with one webhook
+    secret and the row with the other (every update then refused as unauthorised)."""
     app = resolve_app(conn, org_id, app_uuid)
     welcome = body.welcomeMessageId
     if welcome is not None:
@@ -70,17 +80,33 @@ def prepare_settings(
             require_message(conn, org_id, check_id(welcome, WELCOME_NOT_FOUND))
         except NotFound:
             raise BadRequest(WELCOME_NOT_FOUND) from None
-    return app, new_values(repo.get_settings(conn, int(app.id)), body, utcnow())
+    now = utcnow()
+    until = now + timedelta(seconds=CONFIG_LOCK_S)
+    if not repo.lock_config(conn, int(app.id), owner, now, until):
+        raise ApiError(409, CHANGE_IN_PROGRESS)
+    # Read under the lock: a change that finished just before is built upon.
+    return app, new_values(repo.get_settings(conn, int(app.id)), body, now)
+
+
+def abandon_change(conn: Connection, app_id: int, owner: str) -> None:
+    """Telegram refused (or the request failed): nothing stored, the bot is free again."""
+    repo.unlock_config(conn, app_id, owner)
 
 
 def store_settings(
-    conn: Connection, org_id: int, app_uuid: str, values: dict[str, Any], public_url: str
+    conn: Connection,
+    org_id: int,
+    app_uuid: str,
+    values: dict[str, Any],
+    public_url: str,
+    owner: str,
 ) -> UpdatesOut:
     app = resolve_app(conn, org_id, app_uuid)
     app_id = int(app.id)
     if "relay_url" in values and values["relay_url"] is None:
         repo.cancel_relay(conn, app_id)
     repo.upsert_settings(conn, app_id, values)
+    repo.unlock_config(conn, app_id, owner)
     return to_out(conn, app_id, app.uuid, public_url)
 
 
