@@ -21,8 +21,7 @@ WEBHOOK_PATH = "/telegram/webhook/"
 WELCOME_NOT_FOUND = "welcomeMessageId: message not found"
 DEFAULT_GUARD_SECONDS = 1800
 CHANGE_IN_PROGRESS = (
-    "another change of this bot's update settings is in progress; try again when it has"
-    " finished"
+    "another change of this bot's update settings is in progress; try again when it has finished"
 )
 # Longer than a change can take (Telegram's answer to setWebhook, with the client's
 # timeout): a process that died half-way leaves the bot locked no longer than this.
