@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -363,3 +364,91 @@ async def test_slots_are_shared_and_all_given_back() -> None:
     for store in stores:
         assert store.by_token()["1003"].error_name == "CHANNEL_WAS_MUTED"
         assert store.by_token()["1005"].status == st.DELIVERED
+
+
+# -- the frequency cap counts sends whose outcome is not written yet (delivery/caps.py) --
+
+
+def capped_setup(cap: int = 1) -> tuple[InMemoryDeliveryStore, InMemoryTelegram]:
+    """Two broadcasts of one bot to the same chat, under a cap of ``cap`` per period."""
+    store, tg = setup()
+    store.add_broadcast(11)
+    store.add_row("1000", 1, 10)
+    store.add_row("1000", 1, 11)
+    store.cap = (cap, 86400)
+    return store, tg
+
+
+async def wait_until(predicate: Any, limit_s: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    while not predicate():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+
+
+async def test_a_cap_counts_a_send_whose_outcome_is_not_written() -> None:
+    """The first broadcast's send is delivered but not in the database yet (writes are
+    held) when the second broadcast's row for the chat is checked: it is over the cap."""
+    store, tg = capped_setup()
+    store.writes_open = asyncio.Event()
+    s = sender(store, tg)
+    running = asyncio.create_task(drain(s, store))
+    await wait_until(lambda: len(store.checks) >= 2 and not s.checks and not s.inflight)
+    assert store.rows[1].status == st.SENDING  # its outcome is still unwritten
+    store.writes_open.set()
+    await running
+    assert len(tg.sent_to("1000")) == 1
+    assert (store.rows[2].status, store.rows[2].error_name) == (st.UNAVAILABLE, "FREQUENCY_CAP")
+    assert len(s.caps) == 0  # forgotten once written
+
+
+async def test_a_cap_of_two_lets_the_second_send_through() -> None:
+    store, tg = capped_setup(cap=2)
+    store.writes_open = asyncio.Event()
+    s = sender(store, tg)
+    running = asyncio.create_task(drain(s, store))
+    await wait_until(lambda: len(tg.sent) == 2)
+    store.writes_open.set()
+    await running
+    assert {r.status for r in store.rows.values()} == {st.DELIVERED}
+
+
+async def test_a_failed_send_does_not_count_toward_the_cap() -> None:
+    store, tg = capped_setup()
+    tg.script("1000", SendResult(ok=False, error_code=400, description="Bad Request: nope"))
+    store.writes_open = asyncio.Event()
+    s = sender(store, tg)
+    running = asyncio.create_task(drain(s, store))
+    await wait_until(lambda: len(tg.attempts) == 2)
+    store.writes_open.set()
+    await running
+    assert store.rows[1].status == st.ERROR
+    assert store.rows[2].status == st.DELIVERED
+
+
+async def test_a_written_send_is_counted_by_the_database_once() -> None:
+    """Once its outcome is written the send is forgotten here and the store's count has
+    it: the next check leaves nothing out of the count and still finds the cap reached."""
+    store, tg = capped_setup()
+    store.broadcasts[11] = st.B_PAUSED  # its row is claimed once the first is written
+    s = sender(store, tg)
+    running = asyncio.create_task(drain(s, store))
+    await wait_until(lambda: store.rows[1].status == st.DELIVERED)
+    store.broadcasts[11] = st.B_RUNNING
+    await running
+    assert [r.status for r in store.rows.values()] == [st.DELIVERED, st.UNAVAILABLE]
+    assert len(s.caps) == 0
+    assert store.counted_ids[-1] == frozenset()
+
+
+async def test_a_recheck_does_not_count_the_row_itself() -> None:
+    store, tg = setup(1)
+    store.cap = (1, 86400)
+    store.load_delay_s = 0.15  # the compile is slower than the window: checked again
+    s = sender(store, tg)
+    await drain(s, store)
+    assert s.rechecks >= 1
+    assert len(tg.sent_to("1000")) == 1
+    assert store.counted_ids[-1] == frozenset({1})  # the recheck left the row out ...
+    assert store.rows[1].status == st.DELIVERED  # ... and did not count it against itself

@@ -191,6 +191,27 @@ def test_frequency_cap_across_two_broadcasts(
     wait_for(lambda: len(fake_telegram.messages()) == 3)
 
 
+def test_frequency_cap_counts_sends_still_in_flight(
+    live: LiveService, fake_telegram: Any, db: Any
+) -> None:
+    """Two broadcasts to the same chats at once, cap 1: Telegram answers the first's
+    sends after 2.5 s, so they are neither answered nor recorded when the second's rows
+    (1 s later, the per-chat limit) are checked. Each chat still gets one message."""
+    tokens = ["575001", "575002"]
+    app = setup_bot(live, fake_telegram, tokens)
+    http = live.http
+    cap = {"frequencyCap": {"count": 1, "periodSeconds": 86400}}
+    assert http.put(f"/v1/apps/{app}/policies", json=cap).status_code == 200
+    fake_telegram.configure(latency_ms=2500)
+    msg = create_message(http, "Deal")
+    first, second = broadcast(http, msg, app), broadcast(http, msg, app)
+    for bid in (first, second):
+        wait_for(lambda bid=bid: broadcast_done(http, bid), timeout=30)
+    assert sent_to(fake_telegram) == Counter(tokens)
+    outcomes = Counter(statuses(db, first).values()) + Counter(statuses(db, second).values())
+    assert outcomes == Counter({("DELIVERED", None): 2, ("UNAVAILABLE", "FREQUENCY_CAP"): 2})
+
+
 def test_transactional_ignores_quiet_hours_unless_asked(
     live: LiveService, fake_telegram: Any, db: Any, clock: Clock
 ) -> None:

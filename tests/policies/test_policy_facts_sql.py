@@ -13,6 +13,7 @@ from hushcast.core.db import Database
 from hushcast.core.timeutil import utcnow
 from hushcast.delivery import policy_facts
 from hushcast.delivery import status as st
+from hushcast.delivery.models import deliveries
 from tests.support.broadcasts import add_delivery, add_message, app_id
 
 QUIET = {"quietHours": {"start": "22:00", "end": "08:00"}}
@@ -65,3 +66,31 @@ def test_each_level_alone_makes_the_facts_read(
     held = _row(client, db, app_uuid, mutePolicy="hold")
     facts = _facts(db, app_uuid, held)
     assert facts is not None and facts.mute_policy == "hold"
+
+
+def test_the_cap_count_leaves_out_the_rows_the_sender_counts(
+    client: TestClient, db: Database, app_uuid: str
+) -> None:
+    """Rows the sender counts itself (sent, outcome unwritten when it looked:
+    delivery/caps.py) are left out of the database's count, so none counts twice."""
+    client.put(
+        f"/v1/apps/{app_uuid}/policies", json={"frequencyCap": {"count": 5, "periodSeconds": 3600}}
+    )
+    rid = _row(client, db, app_uuid)
+    earlier = [_row(client, db, app_uuid) for _ in range(2)]
+    with db.transaction() as conn:
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(earlier))
+            .values(status=st.DELIVERED, finished_at=utcnow())
+        )
+
+    def sent(counted: list[int]) -> int:
+        with db.read() as conn:
+            facts = policy_facts.gather(conn, app_id(db, app_uuid), [(rid, "5")], utcnow(), counted)
+        return facts[rid].sent_in_period
+
+    assert sent([]) == 2
+    assert sent([earlier[0]]) == 1
+    assert sent(earlier) == 0
+    assert sent([rid, 999_999]) == 2  # rows not delivered change nothing

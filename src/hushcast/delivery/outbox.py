@@ -101,6 +101,8 @@ class Outbox:
     dropped: int = 0
     # Outcomes and requeues taken by the flush in progress.
     writing: int = 0
+    # Told the row ids of each flush's outcomes once they are written (or given up).
+    on_recorded: Callable[[list[int]], None] | None = None
 
     def add(self, outcome: dict[str, Any], stored_token: str | None = None) -> None:
         self.outcomes.append(outcome)
@@ -144,8 +146,11 @@ class Outbox:
             self.errors.resolved(f"app {self.app_id}: outcome write")
         finally:
             self.writing = 0
-        for o in outcomes:
-            self.stored_tokens.pop(int(o["b_id"]), None)
+        ids = [int(o["b_id"]) for o in outcomes]
+        for row_id in ids:
+            self.stored_tokens.pop(row_id, None)
+        if self.on_recorded is not None:
+            self.on_recorded(ids)
         return True
 
     async def _database_answers(self) -> bool:

@@ -9,7 +9,7 @@ zone, the organisation's default zone, UTC; the bot's cap, the organisation's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -80,9 +80,16 @@ def build(now: datetime, bot: BotDefaults, row: Any, sent: int) -> el.Facts:
 
 
 def gather(
-    conn: Connection, app_id: int, targets: Sequence[tuple[int, str]], now: datetime
+    conn: Connection,
+    app_id: int,
+    targets: Sequence[tuple[int, str]],
+    now: datetime,
+    counted_ids: Collection[int] = (),
 ) -> dict[int, el.Facts]:
-    """Facts of the broadcast rows among ``targets`` (row id, chat id it goes to now)."""
+    """Facts of the broadcast rows among ``targets`` (row id, chat id it goes to now).
+
+    The frequency cap's counts leave out the rows ``counted_ids``: the sender adds those
+    itself, with the sends whose outcome is not written yet (delivery/caps.py)."""
     flags = repo.bot_policies(conn, app_id)
     bot = merge(flags)
     if flags is None or not (
@@ -97,7 +104,7 @@ def gather(
     if bot.cap is not None and bot.cap_period_s is not None:
         since = now - timedelta(seconds=bot.cap_period_s)
         capped = [t for i, t in targets if i in rows and rows[i].broadcast_id is not None]
-        counts = repo.sent_since(conn, app_id, capped, since)
+        counts = repo.sent_since(conn, app_id, capped, since, counted_ids)
     return {
         row_id: build(now, bot, rows[row_id], counts.get(token, 0))
         for row_id, token in targets

@@ -3,7 +3,7 @@ and recipient facts the pre-send check reads, and frequency-cap counts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -169,13 +169,19 @@ def recipient_rows(conn: Connection, row_ids: Sequence[int]) -> dict[int, Any]:
 
 
 def sent_since(
-    conn: Connection, app_id: int, tokens: Sequence[str], since: datetime
+    conn: Connection,
+    app_id: int,
+    tokens: Sequence[str],
+    since: datetime,
+    leave_out: Collection[int] = (),
 ) -> dict[str, int]:
-    """Broadcast messages delivered to each chat since ``since`` (ix_deliveries_sent_chat)."""
+    """Broadcast messages delivered to each chat since ``since`` (ix_deliveries_sent_chat),
+    without the rows ``leave_out`` (the sender counts those itself: delivery/caps.py)."""
     counts: dict[str, int] = {}
     unique = sorted(set(tokens))
+    excluded = sorted(leave_out)
     for i in range(0, len(unique), _CHUNK):
-        rows = conn.execute(
+        query = (
             select(deliveries.c.token, func.count())
             .where(
                 deliveries.c.app_id == app_id,
@@ -186,5 +192,8 @@ def sent_since(
             )
             .group_by(deliveries.c.token)
         )
+        if excluded:
+            query = query.where(deliveries.c.id.not_in(excluded))
+        rows = conn.execute(query)
         counts.update({str(t): int(n) for t, n in rows})
     return counts

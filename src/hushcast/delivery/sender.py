@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import heapq
 import logging
@@ -26,7 +27,8 @@ from hushcast.core.config import Settings
 from hushcast.core.timeutil import utcnow
 from hushcast.delivery import decide, metrics
 from hushcast.delivery import status as st
-from hushcast.delivery.decide import Action, Decision
+from hushcast.delivery.caps import InFlightCaps, Snapshot
+from hushcast.delivery.decide import Action, Decision, PreSendState
 from hushcast.delivery.job import Job, outcome
 from hushcast.delivery.outbox import Outbox, RepeatedErrors
 from hushcast.delivery.personalize import Personalizer, RenderFailure
@@ -96,7 +98,9 @@ class AppSender:
         self.rechecks = 0
         self.woken = asyncio.Event()
         self.errors = errors or RepeatedErrors()
-        self.outbox = Outbox(store, app_id, self.errors)
+        # Sends let through under a frequency cap, until their outcome is written.
+        self.caps = InFlightCaps()
+        self.outbox = Outbox(store, app_id, self.errors, on_recorded=self.caps.recorded)
         self.personalizer = Personalizer(
             store.load_message,
             load_translations=store.load_translations,
@@ -300,6 +304,8 @@ class AppSender:
                     f"app {self.app_id}: pre-send check", "pre-send check failed", exc
                 )
                 self.pacer.give_back(taken)
+                for job in group:
+                    self.caps.discard(job.id)
                 self.buffer.extendleft(reversed(group))
                 self.paused_until_mono = max(
                     self.paused_until_mono, time.monotonic() + CHECK_FAILED_PAUSE_S
@@ -310,6 +316,8 @@ class AppSender:
             if sent_at < self.paused_until_mono or self.stopping:
                 # A 429 arrived while this group was being checked: it waits with the rest.
                 self.pacer.give_back(taken)
+                for c in checked:
+                    self.caps.discard(c.job.id)
                 self.buffer.extendleft(c.job for c in reversed(checked))
                 return
             # The window counts the real dispatch time: Telegram counts what arrives.
@@ -329,16 +337,20 @@ class AppSender:
         migration, the new one), then personalisation (reused from ``previous`` when
         the message version is the same). Only a database failure raises."""
         items = [CheckItem(j.id, j.token, moved=j.token != j.stored_token) for j in group]
-        states = await self.store.pre_send_state(self.app_id, items) if group else {}
+        # Taken before the read: see delivery/caps.py for why nothing is counted twice.
+        snapshot = self.caps.snapshot(j.token for j in group)
+        states = await self.store.pre_send_state(self.app_id, items, snapshot.ids) if group else {}
         answered = time.monotonic()
         before = {c.job.id: c for c in previous or ()}
         sendable: list[_Checked] = []
         for job in group:
-            state = states.get(job.id)
+            state = self._with_unrecorded(job, states.get(job.id), snapshot)
             decision = decide.before_send(job, state)
             if decision.action is not Action.SEND or state is None:
                 self._apply(job, decision)
                 continue
+            if state.facts is not None and state.facts.cap is not None and job.is_broadcast:
+                self.caps.passed(job.id, job.token)
             old = before.get(job.id)
             if old is not None and old.version == state.message_version:
                 sendable.append(old)
@@ -349,6 +361,19 @@ class AppSender:
                 continue
             sendable.append(_Checked(job, rendered, state.message_version))
         return sendable, answered
+
+    def _with_unrecorded(
+        self, job: Job, state: PreSendState | None, snapshot: Snapshot
+    ) -> PreSendState | None:
+        """The state with the frequency cap's count raised by this bot's broadcast sends
+        to the chat that the database does not show yet (in flight or unwritten)."""
+        if state is None or state.facts is None or state.facts.cap is None:
+            return state
+        extra = self.caps.count(job.token, job.id, snapshot)
+        if not extra:
+            return state
+        facts = dataclasses.replace(state.facts, sent_in_period=state.facts.sent_in_period + extra)
+        return dataclasses.replace(state, facts=facts)
 
     def _chore_free(self, name: str) -> bool:
         task = self.chores.get(name)
@@ -461,6 +486,8 @@ class AppSender:
 
     def _apply(self, job: Job, d: Decision) -> None:
         now = utcnow()
+        if not (d.action is Action.FINISH and d.status == st.DELIVERED):
+            self.caps.discard(job.id)  # not delivered: a cap no longer counts it
         if d.action is Action.FINISH:
             if d.attempts is not None:
                 job.attempts = d.attempts

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -72,8 +72,11 @@ class DeliveryStore(Protocol):
     ) -> list[Job]: ...
 
     async def pre_send_state(
-        self, app_id: int, items: Sequence[CheckItem]
-    ) -> dict[int, PreSendState]: ...
+        self, app_id: int, items: Sequence[CheckItem], counted_ids: Collection[int] = ()
+    ) -> dict[int, PreSendState]:
+        """Each row's state for the chat id it goes to now; the frequency cap's counts
+        (``PreSendState.facts``) leave out the rows ``counted_ids``."""
+        ...
 
     async def load_message(self, message_id: int) -> Any:
         """The ``messages`` row (text, image_source, buttons, name, updated_at) or None."""
@@ -221,12 +224,12 @@ class SqlDeliveryStore:
         return result
 
     async def pre_send_state(
-        self, app_id: int, items: Sequence[CheckItem]
+        self, app_id: int, items: Sequence[CheckItem], counted_ids: Collection[int] = ()
     ) -> dict[int, PreSendState]:
         targets = [(i.id, i.token) for i in items]
 
         def facts_of(conn: Any) -> dict[int, Any]:
-            return policy_facts.gather(conn, app_id, targets, utcnow())
+            return policy_facts.gather(conn, app_id, targets, utcnow(), counted_ids)
 
         def state_of(conn: Any) -> tuple[dict[int, Any], set[int]]:
             rows = repo.pre_send_state(conn, app_id, targets, utcnow())

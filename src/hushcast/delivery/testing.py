@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hushcast.core.timeutil import utcnow
+from hushcast.delivery import eligibility as el
 from hushcast.delivery import status as st
 from hushcast.delivery.decide import PreSendState
 from hushcast.delivery.job import Job
@@ -81,6 +83,10 @@ class InMemoryDeliveryStore:
         # takes this long, and runs on_load first: e.g. a mute committed meanwhile.
         self.load_delay_s = 0.0
         self.on_load: Callable[[], None] | None = None
+        # A frequency cap (count, period in seconds) on the bot's broadcast rows; the
+        # count is every delivered broadcast row of the chat (no clock of sends here).
+        self.cap: tuple[int, int] | None = None
+        self.counted_ids: list[frozenset[int]] = []  # what each check left out of counts
         self._ids = itertools.count(1)
         self._versions = itertools.count(1)
 
@@ -224,10 +230,11 @@ class InMemoryDeliveryStore:
         ]
 
     async def pre_send_state(
-        self, app_id: int, items: Sequence[CheckItem]
+        self, app_id: int, items: Sequence[CheckItem], counted_ids: Collection[int] = ()
     ) -> dict[int, PreSendState]:
         self._gate()
         self.checks.append(list(items))
+        self.counted_ids.append(frozenset(counted_ids))
         if self.fail_checks > 0:
             self.fail_checks -= 1
             raise StoreRejected("the database is restarting")
@@ -252,8 +259,27 @@ class InMemoryDeliveryStore:
                     for o in self.rows.values()
                     if row.broadcast_id is not None
                 ),
+                facts=self._facts(row, item.token, now, counted_ids),
             )
         return out
+
+    def _facts(
+        self, row: Row, token: str, now: datetime, counted_ids: Collection[int]
+    ) -> el.Facts | None:
+        if self.cap is None or row.broadcast_id is None:
+            return None
+        sent = sum(
+            1
+            for o in self.rows.values()
+            if o.token == token
+            and o.broadcast_id is not None
+            and o.status == st.DELIVERED
+            and o.id not in counted_ids
+        )
+        count, period = self.cap
+        return el.Facts(
+            now=now, zone=ZoneInfo("UTC"), cap=count, cap_period_s=period, sent_in_period=sent
+        )
 
     async def load_message(self, message_id: int) -> Any:
         self._gate()
