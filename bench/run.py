@@ -931,7 +931,11 @@ def run_bare(stack: Stack, loop: str, concurrency: int, window: float, rate_hint
     """The bare aiohttp loop (bench/bare_client.py) against the fake, measured like the
     worker: accepted/s over ``window`` after a warm-up second."""
     stack.fake_clear()
-    bare_n = int(max(rate_hint, 1000) * 5 * (window + 1) + 5000)
+    # Enough requests to outlast the warm-up and the window at any speed this machine
+    # reaches (the process is killed once measured). Sized from the worker's rate, the
+    # run before the worker had 30,000 at a 1,000/s hint: a bare loop at 9,000/s ran
+    # out within the window and was measured at half its speed (round 8).
+    bare_n = int(max(rate_hint, 25_000) * (window + 2))
     bare = subprocess.Popen(
         [
             sys.executable,
