@@ -96,3 +96,33 @@ def test_outcome_batch_with_a_refused_row_is_split_and_the_rest_written(
         assert "\x00" not in (rows[ids[4]].description or "")
     assert (rows[ids[5]].status, rows[ids[5]].token) == (st.DELIVERED, "9005")
     assert box.dropped == 0
+
+
+def test_a_migration_moves_the_rows_still_waiting_for_the_old_chat(
+    client: TestClient, db: Database, app_uuid: str
+) -> None:
+    """Rows of other broadcasts queued or waiting for the group go to its new id (no
+    request to the old id first); a broadcast that already has the new id keeps its old
+    row, and a row already claimed is left to the sender that holds it."""
+    first, m1 = broadcast(client, db, app_uuid)
+    second, m2 = broadcast(client, db, app_uuid)
+    third, m3 = broadcast(client, db, app_uuid)
+    fourth, m4 = broadcast(client, db, app_uuid)
+
+    def add(bid: int, mid: int, token: str, status: str) -> int:
+        return add_delivery(
+            db, app_uuid=app_uuid, message_id=mid, token=token, status=status, broadcast_id=bid
+        )
+
+    claimed = add(first, m1, "-5", st.SENDING)
+    queued = add(second, m2, "-5", st.IN_QUEUE)
+    stays = add(third, m3, "-5", st.WAITING)
+    add(third, m3, "-1005", st.IN_QUEUE)
+    waiting = add(fourth, m4, "-5", st.WAITING)
+    other_chat = add(first, m1, "-7", st.IN_QUEUE)
+    asyncio.run(SqlDeliveryStore(db).migrate_token(app_id(db, app_uuid), "-5", "-1005"))
+    tokens = {r.id: r.token for r in delivery_rows(db)}
+    assert tokens[queued] == tokens[waiting] == "-1005"
+    assert tokens[stays] == "-5"
+    assert tokens[claimed] == "-5"
+    assert tokens[other_chat] == "-7"

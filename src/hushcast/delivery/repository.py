@@ -511,7 +511,8 @@ def deactivate_tokens(
 
 
 def migrate_token(conn: Connection, app_id: int, old: str, new: str) -> None:
-    """A group became a supergroup: its chat id changes; keep the token (and its mute)."""
+    """A group became a supergroup: its chat id changes; keep the token (and its mute),
+    and move the rows that wait for the chat (held, queued, waiting) to the new id."""
     taken = conn.execute(
         select(app_tokens.c.id).where(app_tokens.c.app_id == app_id, app_tokens.c.token == new)
     ).first()
@@ -533,15 +534,34 @@ def migrate_token(conn: Connection, app_id: int, old: str, new: str) -> None:
     # Not where the broadcast already has a row for the new id (one delivery per
     # broadcast and chat): that one stays and is settled by its deadline and the check.
     other = deliveries.alias("other")
+    not_there_yet = ~exists().where(
+        other.c.broadcast_id == deliveries.c.broadcast_id, other.c.token == new
+    )
     conn.execute(
         update(deliveries)
         .where(
             deliveries.c.app_id == app_id,
             deliveries.c.token == old,
             deliveries.c.status == st.HELD,
-            ~exists().where(
-                other.c.broadcast_id == deliveries.c.broadcast_id, other.c.token == new
-            ),
+            not_there_yet,
+        )
+        .values(token=new)
+    )
+    # Rows of the bot's other broadcasts still queued or waiting for the old id move too:
+    # each is then checked (mute, token) and sent for the new id at once, instead of
+    # first meeting Telegram's "upgraded" answer (one request each). Found broadcast by
+    # broadcast through uq_deliveries_broadcast_token; rows already claimed follow the
+    # migration when Telegram answers them.
+    live = select(broadcasts.c.id).where(
+        broadcasts.c.app_id == app_id, broadcasts.c.status.in_((st.B_RUNNING, st.B_PAUSED))
+    )
+    conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.broadcast_id.in_(live),
+            deliveries.c.token == old,
+            deliveries.c.status.in_((st.IN_QUEUE, st.WAITING)),
+            not_there_yet,
         )
         .values(token=new)
     )

@@ -300,6 +300,20 @@ class InMemoryDeliveryStore:
             self.tokens[new] = self.tokens.pop(old)
         if new not in self.mutes and old in self.mutes:
             self.mutes[new] = self.mutes.pop(old)
+        # As the SQL store: rows waiting for the old id move, unless their broadcast
+        # already has a row for the new one.
+        for row in self.rows.values():
+            if (
+                row.token == old
+                and row.status in (st.HELD, st.IN_QUEUE, st.WAITING)
+                and row.broadcast_id is not None
+                and self.broadcasts.get(row.broadcast_id) in (st.B_RUNNING, st.B_PAUSED)
+                and not any(
+                    o.broadcast_id == row.broadcast_id and o.token == new
+                    for o in self.rows.values()
+                )
+            ):
+                row.token = new
 
     async def record(
         self,
