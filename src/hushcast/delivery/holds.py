@@ -33,7 +33,7 @@ def release(
     caller's transaction. Returns how many rows were released."""
     if not tokens:
         return 0
-    released = repo.release_held(conn, app_id, [str(t) for t in tokens], now or utcnow())
+    released = repo.release_held(conn, [str(t) for t in tokens], now or utcnow(), app_id=app_id)
     if released:
         notify_work(conn, app_id)
     return released
@@ -48,8 +48,9 @@ def release_app_uuid(
     worker when rows were released."""
     if not tokens:
         return 0
-    app = repo.app_of_uuid(org_id, app_uuid)
-    released = repo.release_held(conn, app, [str(t) for t in tokens], now)
+    released = repo.release_held(
+        conn, [str(t) for t in tokens], now, org_id=org_id, app_uuid=app_uuid
+    )
     if released:
         app_id = repo.held_app_of_uuid(conn, org_id, app_uuid)
         if app_id is not None:

@@ -19,35 +19,61 @@ from hushcast.policies.models import app_policies, contact_quiet_hours, org_poli
 _CHUNK = 900  # bound parameters per IN list (SQLite's limit is 999 on old builds)
 
 
-def release_held(conn: Connection, app_id: int | Any, tokens: Sequence[str], now: datetime) -> int:
-    """HELD rows of these chats back to the queue, due now (ix_deliveries_held_token).
-    ``app_id``: the bot's id, or a scalar subquery that finds it."""
+def _release_statement(app: Any, one: bool) -> Any:
+    token = (
+        deliveries.c.token == bindparam("chat")
+        if one
+        else deliveries.c.token.in_(bindparam("chats", expanding=True))
+    )
+    return (
+        update(deliveries)
+        .where(deliveries.c.app_id == app, deliveries.c.status == st.HELD, token)
+        .values(status=st.IN_QUEUE, available_at=bindparam("released_at"))
+    )
+
+
+_APP_OF_UUID = (
+    select(apps.c.id)
+    .where(apps.c.organization_id == bindparam("org_id"), apps.c.uuid == bindparam("uuid"))
+    .scalar_subquery()
+)
+# Built once: every mute and unmute runs one of these, and building the statement and
+# its cache key each time cost more than the statement (the mute API's profile).
+_RELEASE = {
+    (by_uuid, one): _release_statement(_APP_OF_UUID if by_uuid else bindparam("bot"), one)
+    for by_uuid in (False, True)
+    for one in (False, True)
+}
+
+
+def release_held(
+    conn: Connection,
+    tokens: Sequence[str],
+    now: datetime,
+    *,
+    app_id: int | None = None,
+    org_id: int | None = None,
+    app_uuid: str | None = None,
+) -> int:
+    """HELD rows of these chats back to the queue, due now (ix_deliveries_held_token), for
+    the bot ``app_id`` or the organisation's bot with this uuid (found by the statement)."""
+    by_uuid = app_id is None
+    app = {"org_id": org_id, "uuid": app_uuid} if by_uuid else {"bot": app_id}
+    if len(tokens) == 1:
+        result = conn.execute(
+            _RELEASE[by_uuid, True], {**app, "chat": tokens[0], "released_at": now}
+        )
+        return int(result.rowcount or 0)
     released = 0
     for i in range(0, len(tokens), _CHUNK):
-        result = conn.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.app_id == app_id,
-                deliveries.c.status == st.HELD,
-                deliveries.c.token.in_(list(tokens[i : i + _CHUNK])),
-            )
-            .values(status=st.IN_QUEUE, available_at=now)
-        )
+        part = list(tokens[i : i + _CHUNK])
+        result = conn.execute(_RELEASE[by_uuid, False], {**app, "chats": part, "released_at": now})
         released += int(result.rowcount or 0)
     return released
 
 
-def app_of_uuid(org_id: int, app_uuid: str) -> Any:
-    """The organisation's app with this uuid, as a scalar subquery (no round trip)."""
-    return (
-        select(apps.c.id)
-        .where(apps.c.organization_id == org_id, apps.c.uuid == app_uuid)
-        .scalar_subquery()
-    )
-
-
 def held_app_of_uuid(conn: Connection, org_id: int, app_uuid: str) -> int | None:
-    row = conn.execute(select(app_of_uuid(org_id, app_uuid))).first()
+    row = conn.execute(select(_APP_OF_UUID), {"org_id": org_id, "uuid": app_uuid}).first()
     return None if row is None or row[0] is None else int(row[0])
 
 

@@ -97,6 +97,17 @@ def release_lease(conn: Connection, app_id: int, worker_id: str) -> None:
     )
 
 
+_HELD_LEASE = select(app_leases.c.app_id).where(app_leases.c.lease_until > bindparam("now"))
+# Built once: every mute reads it (the mute API's profile: building the statement and its
+# cache key cost more than running it).
+_SENDING_BY_ID = _HELD_LEASE.where(app_leases.c.app_id == bindparam("app_id")).limit(1)
+_SENDING_BY_UUID = (
+    _HELD_LEASE.join(apps, apps.c.id == app_leases.c.app_id)
+    .where(apps.c.organization_id == bindparam("org_id"), apps.c.uuid == bindparam("uuid"))
+    .limit(1)
+)
+
+
 def is_sending(
     conn: Connection,
     now: datetime,
@@ -107,14 +118,11 @@ def is_sending(
 ) -> bool:
     """Does a worker hold the bot's lease now (by id, or the organisation's app by uuid)?
     A worker holds it exactly while it sends (or may send) for the bot."""
-    query = select(app_leases.c.app_id).where(app_leases.c.lease_until > now)
     if app_id is not None:
-        query = query.where(app_leases.c.app_id == app_id)
+        result = conn.execute(_SENDING_BY_ID, {"now": now, "app_id": app_id})
     else:
-        query = query.join(apps, apps.c.id == app_leases.c.app_id).where(
-            apps.c.organization_id == org_id, apps.c.uuid == app_uuid
-        )
-    return conn.execute(query.limit(1)).first() is not None
+        result = conn.execute(_SENDING_BY_UUID, {"now": now, "org_id": org_id, "uuid": app_uuid})
+    return result.first() is not None
 
 
 def set_paused_until(conn: Connection, app_id: int, until: datetime) -> None:

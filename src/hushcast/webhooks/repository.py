@@ -112,18 +112,24 @@ def subscriptions_for_app(conn: Connection, app_id: int) -> tuple[int | None, st
     return int(rows[0][0]), str(rows[0][1]), subs
 
 
+# Built once: every mute by the API runs it.
+_SUBSCRIPTIONS_BY_UUID = (
+    select(webhooks.c.id, webhooks.c.events)
+    .where(
+        webhooks.c.organization_id == bindparam("org_id"),
+        webhooks.c.active.is_(True),
+        exists().where(
+            apps.c.uuid == bindparam("uuid"), apps.c.organization_id == bindparam("org_id")
+        ),
+    )
+    .order_by(webhooks.c.id)
+)
+
+
 def subscriptions_for_app_uuid(
     conn: Connection, org_id: int, app_uuid: str
 ) -> list[tuple[int, str]]:
-    rows = conn.execute(
-        select(webhooks.c.id, webhooks.c.events)
-        .where(
-            webhooks.c.organization_id == org_id,
-            webhooks.c.active.is_(True),
-            exists().where(apps.c.uuid == app_uuid, apps.c.organization_id == org_id),
-        )
-        .order_by(webhooks.c.id)
-    )
+    rows = conn.execute(_SUBSCRIPTIONS_BY_UUID, {"org_id": org_id, "uuid": app_uuid})
     return [(int(i), str(e)) for i, e in rows]
 
 
