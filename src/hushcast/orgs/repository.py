@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -53,15 +53,17 @@ def insert_key(
     )
 
 
+# Built once: every authenticated request runs it.
+_KEY_BY_DIGEST = select(
+    api_keys.c.id,
+    api_keys.c.organization_id,
+    api_keys.c.key_digest,
+    api_keys.c.revoked_at,
+).where(api_keys.c.key_digest == bindparam("digest"))
+
+
 def find_key_by_digest(conn: Connection, digest: str) -> Any:
-    return conn.execute(
-        select(
-            api_keys.c.id,
-            api_keys.c.organization_id,
-            api_keys.c.key_digest,
-            api_keys.c.revoked_at,
-        ).where(api_keys.c.key_digest == digest)
-    ).first()
+    return conn.execute(_KEY_BY_DIGEST, {"digest": digest}).first()
 
 
 def list_keys(conn: Connection) -> list[Any]:
