@@ -261,7 +261,7 @@ class AppSender:
             # The check runs beside the loop: the next group's slots are taken on
             # time while this one waits for the database, and this group is sent
             # the moment its check returns.
-            self._spawn(self.checks, self._check_and_send(group, n))
+            self._spawn(self.checks, self._check_and_send(group, n, now))
             if n < wanted:
                 # Paced: let a few slots accumulate, so each check covers a group
                 # rather than one row (10 ms is 10 sends at 1,000/s).
@@ -272,11 +272,11 @@ class AppSender:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    async def _check_and_send(self, group: list[Job], taken: int) -> None:
+    async def _check_and_send(self, group: list[Job], taken: int, taken_at: float) -> None:
         """Mute/token/broadcast check of one group, then its sends, at once.
 
-        The group holds one slot per row (taken by the loop); a row that is not sent
-        gives its slot back here, a sent one when Telegram has answered.
+        The group holds one slot per row (taken by the loop at ``taken_at``); a row that
+        is not sent gives its slot back here, a sent one when Telegram has answered.
         """
         owned = len(group)
         try:
@@ -290,9 +290,18 @@ class AppSender:
                 # not from the query's start: a slow database would otherwise have every
                 # group checked again, adding load that makes every query slower still.)
                 window = self.settings.worker_check_window_s
-                for _ in range(MAX_RECHECKS):
-                    if not checked or time.monotonic() - answered <= window:
+                rechecks = 0
+                while checked:
+                    # The pacer's window, exact at the dispatch (Pacer.admit): a group
+                    # checked sooner than the pacer expected waits here for its room.
+                    # No await between the last admit() and dispatched() below.
+                    wait = self.pacer.admit(time.monotonic(), len(checked))
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                        continue
+                    if time.monotonic() - answered <= window or rechecks >= MAX_RECHECKS:
                         break
+                    rechecks += 1
                     self.rechecks += 1
                     metrics.RECHECKS.inc()
                     checked, answered = await self._check([c.job for c in checked], checked)
@@ -321,7 +330,7 @@ class AppSender:
                 self.buffer.extendleft(c.job for c in reversed(checked))
                 return
             # The window counts the real dispatch time: Telegram counts what arrives.
-            self.pacer.dispatched(taken, len(checked), sent_at)
+            self.pacer.dispatched(taken, len(checked), sent_at, taken_at)
             for c in checked:
                 self.chats.record(c.job.token, sent_at, replace_last=True)
                 # The send task owns its slot from here (given back in _send).
