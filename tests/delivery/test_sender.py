@@ -452,3 +452,31 @@ async def test_a_recheck_does_not_count_the_row_itself() -> None:
     assert len(tg.sent_to("1000")) == 1
     assert store.counted_ids[-1] == frozenset({1})  # the recheck left the row out ...
     assert store.rows[1].status == st.DELIVERED  # ... and did not count it against itself
+
+
+async def test_a_failed_recheck_returns_only_the_rows_still_to_send() -> None:
+    """A group's first check settled its muted row (the outcome is in the outbox); the
+    recheck of the others then failed (the database went away): only the others go
+    back to the buffer, and the muted row is neither checked nor settled again."""
+    store, tg = setup(1)  # the first group: one row (an idle pacer gives one slot)
+    store.put_message(2, "Second")
+    muted = store.add_row("1001", 2, 10)
+    other = store.add_row("1002", 2, 10)
+    store.mute("1001")
+    loads = 0
+
+    def on_load() -> None:
+        nonlocal loads
+        loads += 1
+        if loads == 2:  # message 2, in the second group: slower to compile than the
+            store.load_delay_s = 0.15  # 0.1 s check window, so a recheck follows,
+            store.fail_checks = 1  # and that recheck fails
+
+    store.on_load = on_load
+    s = sender(store, tg)
+    await drain(s, store)
+    groups = [{i.id for i in check} for check in store.checks]
+    assert {muted.id, other.id} in groups  # one group held both
+    assert [muted.id in g for g in groups].count(True) == 1
+    assert (muted.status, muted.error_name) == (st.UNAVAILABLE, "CHANNEL_WAS_MUTED")
+    assert sorted(x.chat_id for x in tg.sent) == ["1000", "1002"]

@@ -279,10 +279,13 @@ class AppSender:
         is not sent gives its slot back here, a sent one when Telegram has answered.
         """
         owned = len(group)
+        # Rows neither sent nor settled: those go back to the buffer if a check fails.
+        pending = group
         try:
             checked: list[_Checked] = []
             try:
                 checked, answered = await self._check(group)
+                pending = [c.job for c in checked]
                 # A check is trusted for worker_check_window_s after its query answered:
                 # if rendering (a slow template) or a busy loop made the group later than
                 # that, it is checked again, so a mute committed meanwhile still stops it.
@@ -304,7 +307,8 @@ class AppSender:
                     rechecks += 1
                     self.rechecks += 1
                     metrics.RECHECKS.inc()
-                    checked, answered = await self._check([c.job for c in checked], checked)
+                    checked, answered = await self._check(pending, checked)
+                    pending = [c.job for c in checked]
             except Exception as exc:
                 # The database is unreachable (nothing a row does gets here: see
                 # _check): the rows stay claimed and go back to the front of the
@@ -313,9 +317,11 @@ class AppSender:
                     f"app {self.app_id}: pre-send check", "pre-send check failed", exc
                 )
                 self.pacer.give_back(taken)
-                for job in group:
+                for job in pending:
                     self.caps.discard(job.id)
-                self.buffer.extendleft(reversed(group))
+                # Not the rows the first check settled (their outcome is in the outbox):
+                # only those still waiting for their send go back.
+                self.buffer.extendleft(reversed(pending))
                 self.paused_until_mono = max(
                     self.paused_until_mono, time.monotonic() + CHECK_FAILED_PAUSE_S
                 )
