@@ -214,9 +214,12 @@ def test_a_429_widens_the_window_until_429s_stop_for_long() -> None:
     assert abs(p.window - base) < 1e-9
 
 
-def simulate_checked(pacer: Pacer, seconds: float, check: float, step: float = 0.01) -> list[float]:
+def simulate_checked(
+    pacer: Pacer, seconds: float, check: float, step: float = 0.01, split: bool = False
+) -> list[float]:
     """As the sender does: each group taken every ``step`` goes out after a check of
-    ``check`` seconds, through ``admit`` (it waits there while the window is full)."""
+    ``check`` seconds, through ``admit`` (it waits there while the window is full), or
+    with ``split``, as much of it as ``room`` allows at once and the rest later."""
     sends: list[float] = []
     pending: list[tuple[float, float, int]] = []  # (ready at, taken at, n)
     t = 100.0
@@ -224,7 +227,12 @@ def simulate_checked(pacer: Pacer, seconds: float, check: float, step: float = 0
     while t < end:
         still: list[tuple[float, float, int]] = []
         for ready, took, n in sorted(pending):
-            if ready <= t and pacer.admit(t, n) == 0:
+            if ready <= t and split and 0 < pacer.room(t) < n:
+                k = pacer.room(t)
+                pacer.dispatched(k, k, t, took)
+                sends.extend([t] * k)
+                still.append((ready, took, n - k))
+            elif ready <= t and pacer.admit(t, n) == 0:
                 pacer.dispatched(n, n, t, took)
                 sends.extend([t] * n)
             else:
@@ -243,11 +251,19 @@ def test_checks_that_take_time_cost_no_rate_and_never_break_the_window() -> None
     the learned lead and admit() it reaches the window's own rate, and no span of the
     window ever holds more than the limit."""
     for check in (0.0, 0.005, 0.02, 0.04):
-        p = Pacer(1000, safety=0.985)
-        sends = simulate_checked(p, 20.0, check)
-        assert max_in_window(sends, p.window) <= 1000, check
-        rate = len(sends) / 20.0 / 1000
-        assert rate >= 0.975, (check, rate)
+        for split in (False, True):
+            p = Pacer(1000, safety=0.985)
+            sends = simulate_checked(p, 20.0, check, split=split)
+            assert max_in_window(sends, p.window) <= 1000, (check, split)
+            rate = len(sends) / 20.0 / 1000
+            assert rate >= 0.975, (check, split, rate)
+
+
+def test_room_is_what_the_window_holds_now() -> None:
+    p = Pacer(10, max_lag=10.0)
+    p.dispatched(0, 8, 1.0)
+    assert p.room(1.5) == 2
+    assert p.room(1.0 + p.window + 0.001) == 10
 
 
 def test_admit_waits_for_the_oldest_sends_to_leave_the_window() -> None:

@@ -188,6 +188,15 @@ class Pacer:
         self.reserved += n
         return n
 
+    def room(self, now: float) -> int:
+        """How many sends may go out at ``now`` with the window still holding at most
+        its count (then call ``dispatched`` with no await in between)."""
+        sent = self.sent
+        horizon = now - self.window
+        while sent and sent[0] <= horizon:
+            sent.popleft()
+        return max(0, self.per_window - len(sent))
+
     def admit(self, now: float, n: int) -> float:
         """Seconds to wait before ``n`` checked sends may go out at ``now`` with the
         window still holding at most its count; 0: now (then call ``dispatched`` with

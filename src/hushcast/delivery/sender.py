@@ -273,7 +273,7 @@ class AppSender:
         task.add_done_callback(tasks.discard)
 
     async def _check_and_send(self, group: list[Job], taken: int, taken_at: float) -> None:
-        """Mute/token/broadcast check of one group, then its sends, at once.
+        """Mute/token/broadcast check of one group, then its sends.
 
         The group holds one slot per row (taken by the loop at ``taken_at``); a row that
         is not sent gives its slot back here, a sent one when Telegram has answered.
@@ -295,20 +295,32 @@ class AppSender:
                 window = self.settings.worker_check_window_s
                 rechecks = 0
                 while checked:
-                    # The pacer's window, exact at the dispatch (Pacer.admit): a group
-                    # checked sooner than the pacer expected waits here for its room.
-                    # No await between the last admit() and dispatched() below.
-                    wait = self.pacer.admit(time.monotonic(), len(checked))
-                    if wait > 0:
-                        await asyncio.sleep(wait)
+                    # The pacer's window, exact at the dispatch (Pacer.room): the sends
+                    # that fit go now, the rest as places free, each place refilled as
+                    # soon as it frees (waiting for the whole group to fit left about
+                    # 13 ms of every place idle: 0.968 of the limit instead of 0.980).
+                    # No await between room() and the dispatch of what it allowed.
+                    now = time.monotonic()
+                    room = self.pacer.room(now)
+                    if room <= 0:
+                        await asyncio.sleep(self.pacer.admit(now, 1))
                         continue
-                    if time.monotonic() - answered <= window or rechecks >= MAX_RECHECKS:
+                    if now - answered > window and rechecks < MAX_RECHECKS:
+                        rechecks += 1
+                        self.rechecks += 1
+                        metrics.RECHECKS.inc()
+                        checked, answered = await self._check(pending, checked)
+                        pending = [c.job for c in checked]
+                        continue
+                    if room >= len(checked):
                         break
-                    rechecks += 1
-                    self.rechecks += 1
-                    metrics.RECHECKS.inc()
-                    checked, answered = await self._check(pending, checked)
+                    part, checked = checked[:room], checked[room:]
                     pending = [c.job for c in checked]
+                    went = self._dispatch(part, len(part), taken_at)
+                    taken -= len(part)
+                    owned -= went
+                    if went < len(part):
+                        break  # paused or stopping: the rest goes back below
             except Exception as exc:
                 # The database is unreachable (nothing a row does gets here: see
                 # _check): the rows stay claimed and go back to the front of the
@@ -327,23 +339,29 @@ class AppSender:
                 )
                 return
             self.errors.resolved(f"app {self.app_id}: pre-send check")
-            sent_at = time.monotonic()
-            if sent_at < self.paused_until_mono or self.stopping:
-                # A 429 arrived while this group was being checked: it waits with the rest.
-                self.pacer.give_back(taken)
-                for c in checked:
-                    self.caps.discard(c.job.id)
-                self.buffer.extendleft(c.job for c in reversed(checked))
-                return
-            # The window counts the real dispatch time: Telegram counts what arrives.
-            self.pacer.dispatched(taken, len(checked), sent_at, taken_at)
-            for c in checked:
-                self.chats.record(c.job.token, sent_at, replace_last=True)
-                # The send task owns its slot from here (given back in _send).
-                owned -= 1
-                self._spawn(self.inflight, self._send(c.job, c.rendered, sent_at))
+            owned -= self._dispatch(checked, taken, taken_at)
         finally:
             self.slots.give(owned)
+
+    def _dispatch(self, checked: list[_Checked], taken: int, taken_at: float) -> int:
+        """Sends the checked rows now, on ``taken`` reserved slots (those not used come
+        back); how many went. During a 429 pause or a shutdown none go: they return to
+        the buffer."""
+        sent_at = time.monotonic()
+        if sent_at < self.paused_until_mono or self.stopping:
+            # A 429 arrived while this group was being checked: it waits with the rest.
+            self.pacer.give_back(taken)
+            for c in checked:
+                self.caps.discard(c.job.id)
+            self.buffer.extendleft(c.job for c in reversed(checked))
+            return 0
+        # The window counts the real dispatch time: Telegram counts what arrives.
+        self.pacer.dispatched(taken, len(checked), sent_at, taken_at)
+        for c in checked:
+            self.chats.record(c.job.token, sent_at, replace_last=True)
+            # The send task owns its slot from here (given back in _send).
+            self._spawn(self.inflight, self._send(c.job, c.rendered, sent_at))
+        return len(checked)
 
     async def _check(
         self, group: list[Job], previous: list[_Checked] | None = None
