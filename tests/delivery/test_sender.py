@@ -387,6 +387,20 @@ async def wait_until(predicate: Any, limit_s: float = 5.0) -> None:
         await asyncio.sleep(0.005)
 
 
+async def drain_with_writes_held(
+    store: InMemoryDeliveryStore, tg: InMemoryTelegram, until: Any
+) -> AppSender:
+    """Runs a sender with outcome writes held back until ``until()`` holds, then lets
+    the writes through and drains."""
+    store.writes_open = asyncio.Event()
+    s = sender(store, tg)
+    running = asyncio.create_task(drain(s, store))
+    await wait_until(until)
+    store.writes_open.set()
+    await running
+    return s
+
+
 async def test_a_cap_counts_a_send_whose_outcome_is_not_written() -> None:
     """The first broadcast's send is delivered but not in the database yet (writes are
     held) when the second broadcast's row for the chat is checked: it is over the cap."""
@@ -405,24 +419,14 @@ async def test_a_cap_counts_a_send_whose_outcome_is_not_written() -> None:
 
 async def test_a_cap_of_two_lets_the_second_send_through() -> None:
     store, tg = capped_setup(cap=2)
-    store.writes_open = asyncio.Event()
-    s = sender(store, tg)
-    running = asyncio.create_task(drain(s, store))
-    await wait_until(lambda: len(tg.sent) == 2)
-    store.writes_open.set()
-    await running
+    await drain_with_writes_held(store, tg, lambda: len(tg.sent) == 2)
     assert {r.status for r in store.rows.values()} == {st.DELIVERED}
 
 
 async def test_a_failed_send_does_not_count_toward_the_cap() -> None:
     store, tg = capped_setup()
     tg.script("1000", SendResult(ok=False, error_code=400, description="Bad Request: nope"))
-    store.writes_open = asyncio.Event()
-    s = sender(store, tg)
-    running = asyncio.create_task(drain(s, store))
-    await wait_until(lambda: len(tg.attempts) == 2)
-    store.writes_open.set()
-    await running
+    await drain_with_writes_held(store, tg, lambda: len(tg.attempts) == 2)
     assert store.rows[1].status == st.ERROR
     assert store.rows[2].status == st.DELIVERED
 
