@@ -87,9 +87,15 @@ def test_concurrent_writers_and_workers_never_hit_database_is_locked(
         for t in threads:
             t.start()
         try:
+            # The writers go on until the broadcast finished and they made enough writes
+            # to matter: on a fast machine the broadcast alone can finish within a second
+            # (CI once counted 35 writes by then); the workers' lease writes go on after.
             wait_for(
-                lambda: live.http.get(f"/v1/broadcast/{bid}").json()["status"] == "FINISHED",
-                timeout=60,
+                lambda: (
+                    sum(answers.values()) >= 60
+                    and live.http.get(f"/v1/broadcast/{bid}").json()["status"] == "FINISHED"
+                ),
+                timeout=90,
                 interval=0.1,
             )
         finally:
@@ -104,10 +110,9 @@ def test_concurrent_writers_and_workers_never_hit_database_is_locked(
         worker_log.close()
 
     assert not failures, failures[:5]
-    assert sum(answers.values()) > 50, answers
     logs = (tmp_path / "api.log").read_text() + (tmp_path / "worker.log").read_text()
     logs += "\n".join(r.getMessage() + str(r.exc_info) for r in caplog.records)
     assert "locked" not in logs, logs[-3000:]
     rows = rows_of(db, bid)
     assert len(rows) == len(tokens) and all(r.finished_at is not None for r in rows)
-    print(f"\n{sum(answers.values())} API writes {dict(answers)} during the broadcast")
+    print(f"\n{sum(answers.values())} API writes {dict(answers)} while the workers ran")
