@@ -166,7 +166,7 @@ def serve(
     err.print(f"Using {database_note(settings.database_url)}", soft_wrap=True)
     fake = None
     if fake_telegram:
-        from hushcast.telegram.fake_server import FakeTelegramConfig
+        from hushcast.telegram.fake_config import FakeTelegramConfig
         from hushcast.telegram.testing import FakeTelegramThread
 
         fake = FakeTelegramThread(FakeTelegramConfig(accept_any_token=True))
@@ -258,7 +258,7 @@ def worker(
 def fake_telegram(ctx: typer.Context) -> None:
     """Runs the fake Telegram Bot API server, for tests, demos and your own CI (--help: every
     option and the control API)."""
-    from hushcast.telegram.fake_server import main as fake_main
+    from hushcast.telegram.fake_cli import main as fake_main
 
     # The same parser as `python -m hushcast.telegram.fake_server`: same options, defaults.
     fake_main(list(ctx.args), prog="hushcast fake-telegram")

@@ -208,7 +208,7 @@ def demo(
     from hushcast.core.db import create_database
     from hushcast.core.migrate import upgrade
     from hushcast.orgs.service import create_key
-    from hushcast.telegram.fake_server import FakeTelegramConfig
+    from hushcast.telegram.fake_config import FakeTelegramConfig
     from hushcast.telegram.testing import FakeTelegramThread
 
     _install_stop_signals()

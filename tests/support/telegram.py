@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from hushcast.telegram.fake_server import FakeApiError
+from hushcast.telegram.fake_wire import FakeApiError
 
 
 @dataclass

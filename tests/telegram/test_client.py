@@ -19,7 +19,8 @@ from hushcast.telegram import (
     TelegramUnavailable,
 )
 from hushcast.telegram.client import build_inline_keyboard, redact_token
-from hushcast.telegram.fake_server import FakeTelegramConfig, FakeTelegramServer
+from hushcast.telegram.fake_config import FakeTelegramConfig
+from hushcast.telegram.fake_server import FakeTelegramServer
 
 TOKEN = "8080123:AAClientTestSecret_xyz"
 BOT_ID = 8080123

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from hushcast.telegram.fake_server import FakeTelegramConfig
+from hushcast.telegram.fake_config import FakeTelegramConfig
 from hushcast.telegram.testing import TEST_BOT_ID, TEST_BOT_TOKEN, FakeTelegramThread
 
 

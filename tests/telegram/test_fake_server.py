@@ -12,7 +12,8 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from hushcast.telegram.fake_server import FakeTelegramConfig, FakeTelegramServer
+from hushcast.telegram.fake_config import FakeTelegramConfig
+from hushcast.telegram.fake_server import FakeTelegramServer
 from hushcast.telegram.testing import TEST_BOT_TOKEN, FakeTelegramThread
 
 TOKEN = "555111:AAFakeServerToken_abc"

@@ -19,7 +19,8 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from hushcast.telegram.fake_server import FakeTelegramConfig, FakeTelegramServer
+from hushcast.telegram.fake_config import FakeTelegramConfig
+from hushcast.telegram.fake_server import FakeTelegramServer
 
 TOKEN = "6060606:AAaiogramCompatToken_123"
 BOT_ID = 6060606

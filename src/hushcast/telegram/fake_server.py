@@ -17,11 +17,14 @@ A rate ``<= 0`` disables that limit. For a fractional rate ``r`` the window log 
 
 Run it: ``python -m hushcast.telegram.fake_server --port 8081 --accept-any-token``.
 Control API (JSON) lives under ``/_fake/`` (see :class:`FakeTelegramServer`).
+
+Its parts: the configuration (fake_config.py), the wire format and rate windows
+(fake_wire.py), the control API (fake_server_control.py), webhooks, updates and
+simulated users (fake_server_updates.py) and the command line (fake_cli.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gc
@@ -29,29 +32,40 @@ import hashlib
 import json
 import math
 import random
-import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, fields
 from typing import Any
 
 from aiohttp import web
 
+from hushcast.telegram.fake_config import _TOKEN_SHAPE, FAULT_KINDS, FakeTelegramConfig, _bot_info
+from hushcast.telegram.fake_server_control import FakeControl
+from hushcast.telegram.fake_wire import (
+    FakeApiError,
+    _BotState,
+    _chat_key,
+    _chat_number,
+    _error_response,
+    _file_id,
+    _ok_response,
+    _truthy,
+    _Upload,
+    _wait_time,
+    _window,
+)
+
+# FAULT_KINDS and FakeTelegramConfig live in fake_config.py; kept here as part of this
+# module's API. The command line (main, run_fake_server) is in fake_cli.py.
 __all__ = [
     "FAULT_KINDS",
     "FakeTelegramConfig",
     "FakeTelegramServer",
-    "main",
-    "run_fake_server",
 ]
-
-FAULT_KINDS = ("500", "502", "timeout", "drop")
 
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 
-_TOKEN_SHAPE = re.compile(r"^(\d{1,20}):[A-Za-z0-9_-]{1,128}$")
 _OBJECT_PARAMS = (
     "reply_markup",
     "entities",
@@ -60,314 +74,12 @@ _OBJECT_PARAMS = (
     "reply_parameters",
     "allowed_updates",
 )
-_JSON_HEADERS = {"Content-Type": "application/json"}
 _SWEEP_INTERVAL = 2.0
 _ARRIVAL_KEY = web.RequestKey("hushcast_fake_arrival", float)
 _BAD_GATEWAY_HTML = (
     "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
     "</center><hr><center>nginx</center></body></html>"
 )
-
-
-# --------------------------------------------------------------------------------------------
-# configuration
-
-
-def _as_bool(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "false", "0", "no"):
-        return value.lower() in ("true", "1", "yes")
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    raise ValueError(f"{name} must be a boolean")
-
-
-def _as_float(value: Any, name: str) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number")
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number") from None
-    if math.isnan(result):
-        raise ValueError(f"{name} must be a number")
-    return result
-
-
-def _as_str_set(value: Any, name: str) -> set[str]:
-    if isinstance(value, (str, int)) or not hasattr(value, "__iter__"):
-        raise ValueError(f"{name} must be a list of chat ids")
-    return {str(item) for item in value}
-
-
-def _as_schedule(value: Any) -> list[dict[str, Any]]:
-    if not isinstance(value, list):
-        raise ValueError("fault_schedule must be a list")
-    out: list[dict[str, Any]] = []
-    for item in value:
-        if not isinstance(item, Mapping):
-            raise ValueError("fault_schedule entries must be objects")
-        kind = str(item.get("kind", "500"))
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"fault kind must be one of {FAULT_KINDS}")
-        try:
-            after = int(item.get("after", 0))
-            count = int(item.get("count", 1))
-        except (TypeError, ValueError):
-            raise ValueError("fault_schedule after/count must be integers") from None
-        out.append({"after": after, "count": count, "kind": kind})
-    return out
-
-
-def _bot_info(value: Any, token: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValueError("bot info must be an object")
-    try:
-        bot_id = int(value["id"])
-    except (KeyError, TypeError, ValueError):
-        match = _TOKEN_SHAPE.match(token)
-        if not match:
-            raise ValueError("bot info needs an integer id") from None
-        bot_id = int(match.group(1))
-    username = str(value.get("username") or f"bot{bot_id}_bot")
-    first_name = str(value.get("first_name") or username)
-    return {"id": bot_id, "username": username, "first_name": first_name}
-
-
-def _normalize_field(name: str, value: Any) -> Any:
-    if name in ("global_rate", "private_chat_rate", "group_per_minute", "paid_rate"):
-        return _as_float(value, name)
-    if name in (
-        "latency_ms",
-        "timeout_s",
-        "max_poll_timeout_s",
-        "arrival_jitter_ms",
-        "config_latency_ms",
-    ):
-        result = _as_float(value, name)
-        if result < 0:
-            raise ValueError(f"{name} must be >= 0")
-        return result
-    if name == "fault_rate":
-        result = _as_float(value, name)
-        if not 0 <= result <= 1:
-            raise ValueError("fault_rate must be between 0 and 1")
-        return result
-    if name in ("enforce_limits", "accept_any_token", "realistic", "hold_sends"):
-        return _as_bool(value, name)
-    if name == "retry_after":
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            raise ValueError("retry_after must be an integer or null")
-        try:
-            return max(1, int(value))
-        except (TypeError, ValueError):
-            raise ValueError("retry_after must be an integer or null") from None
-    if name == "max_messages":
-        try:
-            return max(0, int(value))
-        except (TypeError, ValueError):
-            raise ValueError("max_messages must be an integer") from None
-    if name == "fault_kind":
-        kind = str(value)
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"fault_kind must be one of {FAULT_KINDS}")
-        return kind
-    if name == "fault_schedule":
-        return _as_schedule(value)
-    if name in ("blocked", "deactivated", "missing"):
-        return _as_str_set(value, name)
-    if name == "migrated":
-        if not isinstance(value, Mapping):
-            raise ValueError("migrated must be an object chat_id -> new chat id")
-        try:
-            return {str(k): int(v) for k, v in value.items()}
-        except (TypeError, ValueError):
-            raise ValueError("migrated values must be integers") from None
-    if name == "tokens":
-        if not isinstance(value, Mapping):
-            raise ValueError("tokens must be an object token -> bot info")
-        return {str(k): _bot_info(v, str(k)) for k, v in value.items()}
-    raise ValueError(f"unknown config field: {name}")
-
-
-@dataclass
-class FakeTelegramConfig:
-    """Behaviour of the fake server. Every field can be changed at run time."""
-
-    global_rate: float = 30.0  # msgs/s per bot across chats
-    private_chat_rate: float = 1.0  # msgs/s per private chat
-    group_per_minute: float = 20.0  # msgs per sliding 60 s per group chat
-    paid_rate: float = 1000.0  # msgs/s per bot with allow_paid_broadcast
-    enforce_limits: bool = True
-    retry_after: int | None = None  # fixed retry_after for every 429 (else computed, >= 1)
-    latency_ms: float = 0.0  # added before answering an accepted send
-    # Added before setWebhook / deleteWebhook take effect and answer (Telegram takes from
-    # a fraction of a second to seconds): two changes of a bot's updates then overlap.
-    config_latency_ms: float = 0.0
-    # Network jitter before Telegram's clock: each send is counted up to this much later
-    # than it arrived (uniformly at random), so evenly dispatched sends arrive bunched.
-    arrival_jitter_ms: float = 0.0
-    # Real Telegram's 429s: retry_after of 5-30 s (uniformly at random) instead of the
-    # wait the window computes (unless retry_after is fixed).
-    realistic: bool = False
-    # While true, accepted sends are held (their arrival stamped, rate counted) and
-    # answered only once it is false again: a test fills the client's connections and
-    # in-flight budget deterministically, e.g. to widen a check-to-send window.
-    hold_sends: bool = False
-    fault_rate: float = 0.0  # probability that a send request answers a fault
-    fault_kind: str = "500"  # "500", "502", "timeout", "drop"
-    timeout_s: float = 30.0  # how long a "timeout" fault sleeps before answering normally
-    # [{"after": n, "count": m, "kind": k}]: send requests n .. n+m-1 (0-based) answer fault k
-    fault_schedule: list[dict[str, Any]] = field(default_factory=list)
-    blocked: set[str] = field(default_factory=set)
-    deactivated: set[str] = field(default_factory=set)
-    missing: set[str] = field(default_factory=set)
-    migrated: dict[str, int] = field(default_factory=dict)
-    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
-    accept_any_token: bool = False
-    max_poll_timeout_s: float = 1.0  # cap for getUpdates long polling
-    max_messages: int = 1_000_000  # recorded messages kept (oldest dropped first)
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            setattr(self, f.name, _normalize_field(f.name, getattr(self, f.name)))
-
-    def update(self, changes: Mapping[str, Any]) -> None:
-        """Validate then apply a partial update (all or nothing). Raises ValueError."""
-        normalized = {
-            str(name): _normalize_field(str(name), value) for name, value in changes.items()
-        }
-        for name, value in normalized.items():
-            setattr(self, name, value)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, set):
-                value = sorted(value)
-            elif isinstance(value, dict):
-                value = {k: (dict(v) if isinstance(v, dict) else v) for k, v in value.items()}
-            elif isinstance(value, list):
-                value = [dict(v) for v in value]
-            out[f.name] = value
-        return out
-
-
-# --------------------------------------------------------------------------------------------
-# server state
-
-
-class FakeApiError(Exception):
-    def __init__(
-        self, code: int, description: str, parameters: dict[str, Any] | None = None
-    ) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.parameters = parameters
-
-
-@dataclass(frozen=True)
-class _Upload:
-    filename: str
-    size: int
-
-
-class _BotState:
-    __slots__ = (
-        "free_log",
-        "all_log",
-        "chat_logs",
-        "group_logs",
-        "webhook_url",
-        "updates",
-        "next_update_id",
-        "update_event",
-    )
-
-    def __init__(self) -> None:
-        self.free_log: deque[float] = deque()  # all accepted sends, pruned to the free window
-        self.all_log: deque[float] = deque()  # all accepted sends, pruned to the paid window
-        self.chat_logs: dict[str, deque[float]] = {}  # private chats
-        self.group_logs: dict[str, deque[float]] = {}  # groups / channels
-        self.webhook_url: str = ""
-        self.updates: deque[dict[str, Any]] = deque()
-        self.next_update_id = 1
-        self.update_event = asyncio.Event()
-
-
-def _window(rate: float, period: float) -> tuple[int, float]:
-    """``rate`` events per ``period`` seconds -> (max events, window seconds). N=0: unlimited."""
-    if rate <= 0:
-        return 0, period
-    n = max(1, math.floor(rate))
-    return n, period * n / rate
-
-
-def _wait_time(log: deque[float], n: int, window: float, now: float) -> float:
-    """Prune ``log`` and return seconds until one more event fits (0.0 if it fits now)."""
-    cutoff = now - window
-    while log and log[0] <= cutoff:
-        log.popleft()
-    size = len(log)
-    if size < n:
-        return 0.0
-    return log[size - n] + window - now
-
-
-def _error_response(
-    code: int, description: str, parameters: dict[str, Any] | None = None
-) -> web.Response:
-    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
-    headers = dict(_JSON_HEADERS)
-    if parameters:
-        body["parameters"] = parameters
-        if "retry_after" in parameters:
-            headers["Retry-After"] = str(parameters["retry_after"])
-    return web.Response(status=code, body=json.dumps(body).encode(), headers=headers)
-
-
-def _ok_response(result: Any, description: str | None = None) -> web.Response:
-    body: dict[str, Any] = {"ok": True, "result": result}
-    if description:
-        body["description"] = description
-    return web.Response(body=json.dumps(body, ensure_ascii=False).encode(), headers=_JSON_HEADERS)
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, body=json.dumps(data).encode(), headers=_JSON_HEADERS)
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1")
-    return value is True or (isinstance(value, int) and value == 1)
-
-
-def _chat_key(value: Any) -> str | None:
-    """Normalize a chat_id parameter to the string form used for lookups; None if empty."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    key = str(value).strip()
-    return key or None
-
-
-def _chat_number(key: str) -> int | None:
-    try:
-        return int(key)
-    except ValueError:
-        return None
-
-
-def _file_id(source: str) -> tuple[str, str]:
-    digest = hashlib.sha1(source.encode("utf-8", "surrogatepass")).hexdigest()
-    return "AgACAgIAAxkBAAI" + digest[:40], "AQAD" + digest[:12]
 
 
 BotHandler = Callable[[web.Request, dict[str, Any], dict[str, Any]], Awaitable[web.StreamResponse]]
@@ -379,7 +91,7 @@ class FakeTelegramServer:
     Bot API routes: ``/bot<token>/<method>`` and ``/bot<token>/test/<method>`` (GET/POST).
     Methods: getMe, sendMessage, sendPhoto, setWebhook, deleteWebhook, getWebhookInfo, getUpdates.
 
-    Control API (JSON):
+    Control API (JSON; :class:`FakeControl`, fake_server_control.py):
       ``GET /_fake/messages[?chat_id=]`` list of accepted messages;
       ``DELETE /_fake/messages`` clear messages, stats, rate windows and the fault schedule counter;
       ``GET /_fake/stats`` ``{"accepted", "rate_limited", "faults", "requests", "in_flight"}``;
@@ -414,6 +126,8 @@ class FakeTelegramServer:
             "sendphoto": self._send_photo,
             "getupdates": self._get_updates,
         }
+        # The control API under /_fake/ (except the simulated users): fake_server_control.py.
+        self.control = FakeControl(self)
         # setWebhook, deleteWebhook, getWebhookInfo (with secret_token, pushed) and the
         # simulated users: fake_server_updates.py.
         from hushcast.telegram.fake_server_updates import FakeUpdates
@@ -483,13 +197,7 @@ class FakeTelegramServer:
     def make_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         router = app.router
-        router.add_get("/_fake/messages", self._ctl_messages)
-        router.add_delete("/_fake/messages", self._ctl_clear)
-        router.add_get("/_fake/stats", self._ctl_stats)
-        router.add_get("/_fake/config", self._ctl_get_config)
-        router.add_patch("/_fake/config", self._ctl_patch_config)
-        router.add_post("/_fake/bots", self._ctl_bots)
-        router.add_post("/_fake/updates", self._ctl_updates)
+        self.control.install(router)
         self.updates.install(router)
         router.add_route("*", "/bot{token}/test/{method}", self._handle_bot)
         router.add_route("*", "/bot{token}/{method}", self._handle_bot)
@@ -1006,263 +714,8 @@ class FakeTelegramServer:
         result = [dict(u) for _, u in zip(range(limit), updates, strict=False)]
         return _ok_response(result)
 
-    # -- control API -----------------------------------------------------------------------
-
-    async def _ctl_messages(self, request: web.Request) -> web.StreamResponse:
-        return _json(self.messages_for(request.query.get("chat_id")))
-
-    async def _ctl_clear(self, request: web.Request) -> web.StreamResponse:
-        self.clear()
-        return _json({"ok": True})
-
-    async def _ctl_stats(self, request: web.Request) -> web.StreamResponse:
-        return _json(self.stats)
-
-    async def _ctl_get_config(self, request: web.Request) -> web.StreamResponse:
-        return _json(self.config.to_dict())
-
-    async def _read_json_object(self, request: web.Request) -> dict[str, Any]:
-        try:
-            data = await request.json()
-        except ValueError:
-            raise web.HTTPBadRequest(text='{"ok": false, "description": "invalid JSON"}') from None
-        if not isinstance(data, dict):
-            raise web.HTTPBadRequest(text='{"ok": false, "description": "JSON object expected"}')
-        return data
-
-    async def _ctl_patch_config(self, request: web.Request) -> web.StreamResponse:
-        data = await self._read_json_object(request)
-        try:
-            self._apply_config(data)
-        except ValueError as exc:
-            return _json({"ok": False, "description": str(exc)}, status=400)
-        return _json(self.config.to_dict())
-
-    async def _ctl_bots(self, request: web.Request) -> web.StreamResponse:
-        data = await self._read_json_object(request)
-        token = data.get("token")
-        if not isinstance(token, str) or not token:
-            return _json({"ok": False, "description": "token is required"}, status=400)
-        try:
-            info = _bot_info(data, token)
-        except ValueError as exc:
-            return _json({"ok": False, "description": str(exc)}, status=400)
-        self.config.tokens[token] = info
-        return _json({"ok": True, "bot": info})
-
-    async def _ctl_updates(self, request: web.Request) -> web.StreamResponse:
-        data = await self._read_json_object(request)
-        token = data.get("token")
-        update = data.get("update")
-        if not isinstance(token, str) or not isinstance(update, dict):
-            return _json({"ok": False, "description": "token and update are required"}, status=400)
-        try:
-            stored = self.inject_update(token, update)
-        except KeyError:
-            return _json({"ok": False, "description": "unknown bot token"}, status=404)
-        except (TypeError, ValueError):
-            return _json({"ok": False, "description": "update_id must be an integer"}, status=400)
-        return _json({"ok": True, "update": stored})
-
-
-# --------------------------------------------------------------------------------------------
-# runners
-
-
-def run_fake_server(
-    host: str = "127.0.0.1", port: int = 8081, config: FakeTelegramConfig | None = None
-) -> None:
-    """Serve the fake Bot API until interrupted (blocking). Uses uvloop when installed."""
-    server = FakeTelegramServer(config)
-    server.freeze_gc_every = 5000
-
-    async def serve() -> None:
-        url = await server.start(host, port)
-        gc.freeze()  # start-up objects: never garbage, never scanned again
-        print(
-            f"Fake Telegram Bot API listening on {url}  (control API: {url}/_fake/stats)",
-            flush=True,
-        )
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await server.stop()
-
-    try:
-        import uvloop
-
-        runner: Callable[[Any], Any] = uvloop.run
-    except ImportError:  # pragma: no cover - uvloop is optional
-        runner = asyncio.run
-    with contextlib.suppress(KeyboardInterrupt):
-        runner(serve())
-
-
-def _parse_bot(value: str) -> tuple[str, str | None]:
-    token, _, username = value.partition("=")
-    if not _TOKEN_SHAPE.match(token):
-        raise argparse.ArgumentTypeError("bot token must look like <digits>:<secret>")
-    return token, username or None
-
-
-CONTROL_API_HELP = """\
-Bot API: /bot<TOKEN>/<method> (and /bot<TOKEN>/test/<method>), GET or POST, JSON or form:
-  getMe, sendMessage, sendPhoto, getUpdates, setWebhook, deleteWebhook, getWebhookInfo.
-
-Control API (JSON), for your tests:
-  GET    /_fake/messages[?chat_id=ID]   messages accepted, oldest first
-  DELETE /_fake/messages                forget messages, counters and rate windows
-  GET    /_fake/stats                   {"accepted", "rate_limited", "faults", "requests", "in_flight"}
-  GET    /_fake/config                  the configuration below, as JSON
-  PATCH  /_fake/config                  change part of it, e.g. {"fault_rate": 0.1},
-                                        {"blocked": ["42"]} (403 for chat 42), "deactivated",
-                                        "missing" (400 chat not found), "migrated",
-                                        "fault_schedule": [{"after": 10, "count": 3, "kind": "502"}]
-  POST   /_fake/bots                    {"token", "id", "username", "first_name"?}: a bot
-  POST   /_fake/updates                 {"token", "update": {...}}: queue an update for getUpdates
-                                        (or push it to the webhook set with setWebhook)
-  POST   /_fake/users/{chat_id}/start   a user: {"payload"?} /start; also /send {"text"},
-                                        /block, /unblock, /callback {"data"}; add "token"
-                                        when the fake knows several bots
-"""
-
-
-def build_arg_parser(
-    prog: str = "python -m hushcast.telegram.fake_server",
-) -> argparse.ArgumentParser:
-    """``hushcast fake-telegram`` and ``python -m hushcast.telegram.fake_server``: one parser,
-    so both have the same options and defaults."""
-    defaults = FakeTelegramConfig()
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="Fake Telegram Bot API server with Telegram's flood limits and fault "
-        "injection, for tests, demos and your own CI (docs/fake-telegram.md).",
-        epilog=CONTROL_API_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
-    parser.add_argument("--port", type=int, default=8081, help="port to listen on (%(default)s)")
-    parser.add_argument(
-        "--global-rate",
-        type=float,
-        default=defaults.global_rate,
-        help="messages/s per bot, all chats (%(default)s)",
-    )
-    parser.add_argument(
-        "--private-chat-rate",
-        type=float,
-        default=defaults.private_chat_rate,
-        help="messages/s to one private chat (%(default)s)",
-    )
-    parser.add_argument(
-        "--group-per-minute",
-        type=float,
-        default=defaults.group_per_minute,
-        help="messages per minute to one group or channel (%(default)s)",
-    )
-    parser.add_argument(
-        "--paid-rate",
-        type=float,
-        default=defaults.paid_rate,
-        help="messages/s per bot with allow_paid_broadcast (%(default)s)",
-    )
-    parser.add_argument("--no-limits", action="store_true", help="disable the flood limits")
-    parser.add_argument(
-        "--retry-after", type=int, default=None, help="fixed retry_after (s) of every 429"
-    )
-    parser.add_argument(
-        "--latency-ms", type=float, default=0.0, help="added before answering a send (0)"
-    )
-    parser.add_argument(
-        "--arrival-jitter-ms", type=float, default=0.0, help="sends counted up to this late (0)"
-    )
-    parser.add_argument(
-        "--realistic", action="store_true", help="429s answer retry_after of 5-30 s"
-    )
-    parser.add_argument(
-        "--fault-rate",
-        type=float,
-        default=0.0,
-        help="share of sends (0..1) that answer a fault instead (0)",
-    )
-    parser.add_argument(
-        "--fault-kind",
-        choices=FAULT_KINDS,
-        default="500",
-        help="the fault: HTTP 500, 502, a timeout or a dropped connection (%(default)s)",
-    )
-    parser.add_argument(
-        "--timeout-s",
-        type=float,
-        default=defaults.timeout_s,
-        help="how long a timeout fault waits (%(default)s)",
-    )
-    tokens = parser.add_mutually_exclusive_group()
-    tokens.add_argument(
-        "--accept-any-token",
-        dest="accept_any_token",
-        action="store_true",
-        default=True,
-        help="accept any <digits>:<secret> bot token, as its own bot (the default)",
-    )
-    tokens.add_argument(
-        "--strict-tokens",
-        dest="accept_any_token",
-        action="store_false",
-        help="only bots given with --bot or POST /_fake/bots; others get 401",
-    )
-    parser.add_argument(
-        "--bot",
-        action="append",
-        type=_parse_bot,
-        default=[],
-        metavar="TOKEN[=USERNAME]",
-        help="register a bot (repeatable)",
-    )
-    for action in parser._actions:  # "--latency-ms N", not "--latency-ms LATENCY_MS"
-        if action.type in (int, float) and action.dest != "port":
-            action.metavar = "N"
-    return parser
-
-
-def config_from_args(args: argparse.Namespace) -> FakeTelegramConfig:
-    tokens: dict[str, dict[str, Any]] = {}
-    for token, username in args.bot:
-        tokens[token] = {"id": int(token.split(":", 1)[0]), "username": username}
-    return FakeTelegramConfig(
-        global_rate=args.global_rate,
-        private_chat_rate=args.private_chat_rate,
-        group_per_minute=args.group_per_minute,
-        paid_rate=args.paid_rate,
-        enforce_limits=not args.no_limits,
-        retry_after=args.retry_after,
-        latency_ms=args.latency_ms,
-        arrival_jitter_ms=args.arrival_jitter_ms,
-        realistic=args.realistic,
-        fault_rate=args.fault_rate,
-        fault_kind=args.fault_kind,
-        timeout_s=args.timeout_s,
-        accept_any_token=args.accept_any_token,
-        tokens=tokens,
-    )
-
-
-def main(argv: list[str] | None = None, prog: str | None = None) -> None:
-    parser = build_arg_parser(prog) if prog else build_arg_parser()
-    args = parser.parse_args(argv)
-    try:
-        config = config_from_args(args)
-    except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    try:
-        run_fake_server(args.host, args.port, config)
-    except OSError as exc:
-        # A busy port: one line, not a traceback.
-        raise SystemExit(
-            f"error: the fake Telegram server cannot listen on {args.host}:{args.port}: "
-            f"{exc.strerror or exc}"
-        ) from None
-
 
 if __name__ == "__main__":
+    from hushcast.telegram.fake_cli import main
+
     main()

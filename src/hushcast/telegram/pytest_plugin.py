@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hushcast.telegram.fake_server import FakeTelegramConfig
+from hushcast.telegram.fake_config import FakeTelegramConfig
 from hushcast.telegram.testing import (
     TEST_BOT_ID,
     TEST_BOT_TOKEN,

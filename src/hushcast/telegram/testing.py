@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from hushcast.telegram.fake_server import FakeTelegramConfig, FakeTelegramServer
+from hushcast.telegram.fake_config import FakeTelegramConfig
+from hushcast.telegram.fake_server import FakeTelegramServer
 
 __all__ = [
     "TEST_BOT_ID",
