@@ -215,48 +215,29 @@ def test_a_429_widens_the_window_until_429s_stop_for_long() -> None:
 
 
 def simulate_checked(
-    pacer: Pacer,
-    seconds: float,
-    check: float,
-    step: float = 0.01,
-    split: bool = False,
-    tick: float = 0.0,
-    ahead: float = 0.0,
+    pacer: Pacer, seconds: float, check: float, step: float = 0.01, split: bool = False
 ) -> list[float]:
     """As the sender does: each group taken every ``step`` goes out after a check of
     ``check`` seconds, through ``admit`` (it waits there while the window is full), or
-    with ``split``, as much of it as ``room`` allows at once and the rest later.
-
-    With ``tick``, as the sender's loop: after a take that got less than it wanted it
-    takes again only ``tick`` later (taking ``ahead``), while checked groups go out
-    the moment the window has room (1 ms resolution)."""
+    with ``split``, as much of it as ``room`` allows at once and the rest later."""
     sends: list[float] = []
     pending: list[tuple[float, float, int]] = []  # (ready at, taken at, n)
     t = 100.0
     end = t + seconds
-    next_take = t
     while t < end:
         still: list[tuple[float, float, int]] = []
         for ready, took, n in sorted(pending):
             if ready <= t and split and 0 < pacer.room(t) < n:
                 k = pacer.room(t)
-                pacer.dispatched(k, k, t, took, ready)
+                pacer.dispatched(k, k, t, took)
                 sends.extend([t] * k)
                 still.append((ready, took, n - k))
             elif ready <= t and pacer.admit(t, n) == 0:
-                pacer.dispatched(n, n, t, took, ready)
+                pacer.dispatched(n, n, t, took)
                 sends.extend([t] * n)
             else:
                 still.append((ready, took, n))
         pending = still
-        if tick:
-            if t >= next_take:
-                n = pacer.take(t, 100, ahead)
-                if n:
-                    pending.append((t + check, t, n))
-                next_take = t + (tick if n < 100 else 0.0)
-            t += 0.001
-            continue
         n = pacer.take(t, 100)
         if n:
             pending.append((t + check, t, n))
@@ -276,21 +257,6 @@ def test_checks_that_take_time_cost_no_rate_and_never_break_the_window() -> None
             assert max_in_window(sends, p.window) <= 1000, (check, split)
             rate = len(sends) / 20.0 / 1000
             assert rate >= 0.975, (check, split, rate)
-
-
-def test_a_loop_that_takes_once_a_tick_takes_ahead_and_loses_no_rate() -> None:
-    """The sender's loop takes once per tick (10 ms and its lateness). Places that freed
-    between two takes waited for the next one: 0.973-0.977 of the limit at ticks of
-    10.7-12.3 ms. Taken one tick ahead (their sends wait in admit) they are refilled as
-    they free; the lead stays the check's time, not the wait in admit."""
-    for tick in (0.0107, 0.0123):
-        for check in (0.0, 0.004, 0.02):
-            p = Pacer(1000, safety=0.985)
-            sends = simulate_checked(p, 20.0, check, split=True, tick=tick, ahead=2 * 0.01)
-            assert max_in_window(sends, p.window) <= 1000, (tick, check)
-            rate = len(sends) / 20.0 / 1000
-            assert rate >= 0.978, (tick, check, rate)
-            assert p.lead <= check + 0.002, (tick, check, p.lead)
 
 
 def test_room_is_what_the_window_holds_now() -> None:

@@ -152,13 +152,8 @@ class Pacer:
         self.jitter = max(self.base_jitter, self.jitter - self.JITTER_DECAY_PER_S * elapsed)
         self._apply()
 
-    def take(self, now: float, wanted: int, ahead: float = 0.0) -> int:
-        """How many sends may go now (up to ``wanted``); reserves their slots.
-
-        ``ahead``: the caller takes again no sooner than that (its loop's tick), so the
-        window places freeing until then are taken now too; admit() holds each send
-        until its place is free.
-        """
+    def take(self, now: float, wanted: int) -> int:
+        """How many sends may go now (up to ``wanted``); reserves their slots."""
         if now < self.next_at or wanted <= 0:
             return 0
         if self.factor < 1.0 or self.jitter > self.base_jitter:
@@ -176,8 +171,7 @@ class Pacer:
             sent.popleft()
         # Sends that leave the window before this reservation goes out (``lead`` from
         # now) hold no place for it; admit() checks the window at the dispatch itself.
-        lead = self.lead + ahead
-        leaving = bisect.bisect_right(sent, horizon + lead) if lead > 0 else 0
+        leaving = bisect.bisect_right(sent, horizon + self.lead) if self.lead > 0 else 0
         n = min(
             wanted,
             int((now - self.next_at) / self.interval) + 1,
@@ -188,7 +182,7 @@ class Pacer:
             # stays put, so a send held back a few ms here is made up right after
             # (within max_lag) instead of shifting every later slot.
             if leaving < len(sent) and len(sent) - leaving + self.reserved >= self.per_window:
-                self.window_free_at = sent[leaving] + self.window - lead
+                self.window_free_at = sent[leaving] + self.window - self.lead
             return 0
         self.next_at += n * self.interval
         self.reserved += n
@@ -216,28 +210,16 @@ class Pacer:
             return 0.0
         return max(0.0, sent[over - 1] + self.window - now) + 1e-6
 
-    def dispatched(
-        self,
-        taken: int,
-        sent: int,
-        t: float,
-        taken_at: float | None = None,
-        ready_at: float | None = None,
-    ) -> None:
+    def dispatched(self, taken: int, sent: int, t: float, taken_at: float | None = None) -> None:
         """``sent`` of ``taken`` reserved slots went out at ``t`` (reserved at
-        ``taken_at``, their check done at ``ready_at``); the rest come back.
-
-        The lead is learned up to ``ready_at``, not ``t``: time spent waiting for the
-        window's room (admit) is not part of it, or taking ahead would make the lead
-        grow by its own waits until MAX_LEAD_S."""
+        ``taken_at``); the rest come back."""
         self.reserved = max(0, self.reserved - taken)
         if taken > sent:
             self.next_at -= (taken - sent) * self.interval
         if sent:
             self.sent.extend([t] * sent)
             if taken_at is not None:
-                done = t if ready_at is None else min(t, ready_at)
-                sample = min(max(0.0, done - taken_at), self.MAX_LEAD_S)
+                sample = min(max(0.0, t - taken_at), self.MAX_LEAD_S)
                 self.lead += self.LEAD_WEIGHT * (sample - self.lead)
 
     def give_back(self, n: int) -> None:

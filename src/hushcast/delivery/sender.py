@@ -44,9 +44,6 @@ OUTCOME_FLUSH_S = 0.1
 MAX_GROUP = 100
 MAX_CHECKS = 4  # pre-send checks in flight at once (each in a database thread)
 GROUP_TICK_S = 0.01
-# How far ahead of the window's free places a take reaches: the tick and the loop's
-# lateness beyond it (a busy loop wakes a few ms late).
-TAKE_AHEAD_S = 2 * GROUP_TICK_S
 IDLE_EXIT_S = 10.0
 TX_CLAIM = 50
 CHECK_FAILED_PAUSE_S = 0.5
@@ -96,7 +93,6 @@ class AppSender:
         self.deferred: list[_Deferred] = []
         self.inflight: set[asyncio.Task[None]] = set()
         self.checks: set[asyncio.Task[None]] = set()
-        self.admission = asyncio.Lock()
         # Shared by every sender of the worker (supervisor.py); one of its own otherwise.
         self.slots = slots or SendSlots(settings.worker_concurrency)
         self.rechecks = 0
@@ -245,11 +241,7 @@ class AppSender:
                 await self.slots.wait_free(0.05)
                 continue
             wanted = min(len(self.buffer), MAX_GROUP, self.slots.free)
-            # The loop takes again no sooner than its tick: the window places freeing
-            # until then are taken now and their sends wait for them in admit/room.
-            # Taken only as they freed, each waited for the next tick (10-13 ms here):
-            # 0.973-0.977 of the limit simulated, against 0.980 taken ahead.
-            n = self.pacer.take(now, wanted, TAKE_AHEAD_S)
+            n = self.pacer.take(now, wanted)
             if n == 0:
                 await asyncio.sleep(max(GROUP_TICK_S, min(self.pacer.wait_time(now), 0.05)))
                 continue
@@ -289,13 +281,10 @@ class AppSender:
         owned = len(group)
         # Rows neither sent nor settled: those go back to the buffer if a check fails.
         pending = group
-        ready_at = taken_at
         try:
             checked: list[_Checked] = []
             try:
                 checked, answered = await self._check(group)
-                # The pacer learns its lead from the take to here (the group is ready).
-                ready_at = time.monotonic()
                 pending = [c.job for c in checked]
                 # A check is trusted for worker_check_window_s after its query answered:
                 # if rendering (a slow template) or a busy loop made the group later than
@@ -314,12 +303,7 @@ class AppSender:
                     now = time.monotonic()
                     room = self.pacer.room(now)
                     if room <= 0:
-                        # One group waits for the window at a time, the others behind
-                        # it in order: each waking for every freed place cost CPU for
-                        # nothing (the groups taken ahead all wait here).
-                        async with self.admission:
-                            while self.pacer.room(now := time.monotonic()) <= 0:
-                                await asyncio.sleep(self.pacer.admit(now, 1))
+                        await asyncio.sleep(self.pacer.admit(now, 1))
                         continue
                     if now - answered > window and rechecks < MAX_RECHECKS:
                         rechecks += 1
@@ -332,7 +316,7 @@ class AppSender:
                         break
                     part, checked = checked[:room], checked[room:]
                     pending = [c.job for c in checked]
-                    went = self._dispatch(part, len(part), taken_at, ready_at)
+                    went = self._dispatch(part, len(part), taken_at)
                     taken -= len(part)
                     owned -= went
                     if went < len(part):
@@ -355,13 +339,11 @@ class AppSender:
                 )
                 return
             self.errors.resolved(f"app {self.app_id}: pre-send check")
-            owned -= self._dispatch(checked, taken, taken_at, ready_at)
+            owned -= self._dispatch(checked, taken, taken_at)
         finally:
             self.slots.give(owned)
 
-    def _dispatch(
-        self, checked: list[_Checked], taken: int, taken_at: float, ready_at: float
-    ) -> int:
+    def _dispatch(self, checked: list[_Checked], taken: int, taken_at: float) -> int:
         """Sends the checked rows now, on ``taken`` reserved slots (those not used come
         back); how many went. During a 429 pause or a shutdown none go: they return to
         the buffer."""
@@ -374,7 +356,7 @@ class AppSender:
             self.buffer.extendleft(c.job for c in reversed(checked))
             return 0
         # The window counts the real dispatch time: Telegram counts what arrives.
-        self.pacer.dispatched(taken, len(checked), sent_at, taken_at, ready_at)
+        self.pacer.dispatched(taken, len(checked), sent_at, taken_at)
         for c in checked:
             self.chats.record(c.job.token, sent_at, replace_last=True)
             # The send task owns its slot from here (given back in _send).
