@@ -12,7 +12,6 @@ every event, and the largest POST seen.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -24,11 +23,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ["HUSHCAST_WEBHOOK_ALLOW_PRIVATE"] = "true"  # the receiver is on 127.0.0.1
-_spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
-assert _spec is not None and _spec.loader is not None
-bench = importlib.util.module_from_spec(_spec)
-sys.modules["bench_run"] = bench
-_spec.loader.exec_module(bench)
+# The repository root on sys.path: the benchmark's stack (bench/stack.py) and the tests'
+# waiting helper (tests/support) are imported from there.
+sys.path.insert(0, str(ROOT))
+
+from bench.settings import OUT  # noqa: E402
+from bench.stack import Stack, log  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from tests.support.waiting import wait_for  # noqa: E402
 
 
 class CountingReceiver:
@@ -74,9 +76,7 @@ def one_run(stack: Any, n: int, receiver: CountingReceiver | None, tag: str) -> 
     message_id = stack.create_message()
     stack.load_tokens(org_id, app_id, n)
     with stack.engine.begin() as conn:
-        conn.execute(
-            bench.text("UPDATE apps SET paid_broadcast = TRUE WHERE id = :a"), {"a": app_id}
-        )
+        conn.execute(text("UPDATE apps SET paid_broadcast = TRUE WHERE id = :a"), {"a": app_id})
     hook_id = None
     if receiver is not None:
         r = stack.http.post("/v1/webhooks", json={"url": receiver.url, "events": ["delivery"]})
@@ -85,10 +85,10 @@ def one_run(stack: Any, n: int, receiver: CountingReceiver | None, tag: str) -> 
     stack.fake_clear()
     worker = stack.start_worker()
     bid = stack.broadcast(uuid, message_id)
-    bench.wait_for(lambda: stack.fake_stats()["accepted"] > 0, 600, 0.01)
+    wait_for(lambda: stack.fake_stats()["accepted"] > 0, 600, 0.01)
     t0 = time.monotonic()
     cpu0 = cpu_seconds(worker.pid)
-    bench.wait_for(
+    wait_for(
         lambda: stack.scalar("SELECT status FROM broadcasts WHERE id = :b", b=bid) == "FINISHED",
         3600,
         0.05,
@@ -104,7 +104,7 @@ def one_run(stack: Any, n: int, receiver: CountingReceiver | None, tag: str) -> 
         "worker_cpu_share": round(cpu / (t1 - t0), 2),
     }
     if receiver is not None:
-        bench.wait_for(lambda: receiver.events >= n, 3600, 0.05)
+        wait_for(lambda: receiver.events >= n, 3600, 0.05)
         out["events"] = receiver.events
         out["events_done_after_finished_s"] = round(max(0.0, receiver.last_at - t1), 2)
         out["posts"] = receiver.posts
@@ -129,8 +129,8 @@ def main() -> int:
     args = parser.parse_args()
     db = args.db or ("sqlite" if args.quick else "postgres")
     n = args.n or (20_000 if args.quick else 100_000)
-    bench.OUT.mkdir(parents=True, exist_ok=True)
-    stack = bench.Stack(db, "webhooks")
+    OUT.mkdir(parents=True, exist_ok=True)
+    stack = Stack(db, "webhooks")
     offs: list[dict[str, Any]] = []
     ons: list[dict[str, Any]] = []
     try:
@@ -139,10 +139,10 @@ def main() -> int:
                 tag = f"{side}{i}"
                 if side == "off":
                     offs.append(one_run(stack, n, None, tag))
-                    bench.log(f"webhook off: {offs[-1]}")
+                    log(f"webhook off: {offs[-1]}")
                 else:
                     ons.append(one_run(stack, n, CountingReceiver(), tag))
-                    bench.log(f"webhook on: {ons[-1]}")
+                    log(f"webhook on: {ons[-1]}")
     finally:
         stack.close()
     off_rate = sum(r["sent_per_s"] for r in offs) / len(offs)
@@ -160,7 +160,7 @@ def main() -> int:
         "cpus": os.cpu_count(),
         "loadavg_at_end": os.getloadavg(),
     }
-    (bench.OUT / "webhooks.json").write_text(json.dumps(result, indent=2))
+    (OUT / "webhooks.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
     return 0
 

@@ -1,5 +1,5 @@
 """Spawning the service's processes and stopping them: ``hushcast worker``, ``hushcast serve``,
-the fake Telegram server. Used by the tests, ``bench/run.py`` and ``scripts/``."""
+the fake Telegram server. Used by the tests, ``bench/stack.py`` and ``scripts/``."""
 
 from __future__ import annotations
 
