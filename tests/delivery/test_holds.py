@@ -71,6 +71,38 @@ def test_unmute_releases_only_that_bots_held_rows(
     assert (_status(db, mine), _status(db, theirs)) == (st.IN_QUEUE, st.HELD)
 
 
+def test_a_mute_that_replaces_a_longer_one_releases_only_that_bots_held_rows(
+    client: TestClient, db: Database, app_uuid: str, fake_telegram: Any
+) -> None:
+    """The API's mute releases held rows in its own statement on PostgreSQL
+    (mute/repository.py): the chat's rows of this bot come back, another bot's held rows
+    of the same chat id stay, and a mute of an app the organisation does not have
+    releases nothing."""
+    bid, mid = _hold_broadcast(client, db, app_uuid)
+    other_app = connect_bot(client, fake_telegram)
+    other_bid, other_mid = _hold_broadcast(client, db, other_app)
+    mine = add_delivery(
+        db, app_uuid=app_uuid, message_id=mid, token="43", status=st.IN_QUEUE, broadcast_id=bid
+    )
+    theirs = add_delivery(
+        db,
+        app_uuid=other_app,
+        message_id=other_mid,
+        token="43",
+        status=st.IN_QUEUE,
+        broadcast_id=other_bid,
+    )
+    for rid in (mine, theirs):
+        _park(db, rid, st.HELD, timedelta(hours=24))
+    unknown = "00000000-0000-4000-8000-000000000000"
+    r = client.post(f"/v1/apps/{unknown}/token/mute", json={"token": "43", "duration": 60})
+    assert r.status_code == 404
+    assert (_status(db, mine), _status(db, theirs)) == (st.HELD, st.HELD)
+    r = client.post(f"/v1/apps/{app_uuid}/token/mute", json={"tokens": ["43"], "duration": 60})
+    assert r.status_code == 200, r.text
+    assert (_status(db, mine), _status(db, theirs)) == (st.IN_QUEUE, st.HELD)
+
+
 def test_release_due_wakes_only_rows_whose_moment_came(
     client: TestClient, db: Database, app_uuid: str
 ) -> None:

@@ -21,9 +21,10 @@ from sqlalchemy.engine import make_url
 from hushcast.broadcasts.models import broadcasts
 from hushcast.core.config import Settings
 from hushcast.core.db import Database
+from hushcast.delivery import status as st
 from hushcast.delivery.wakeup import CHANNEL, PgListener, notify_work
 from hushcast.delivery.worker import Worker
-from tests.support.broadcasts import add_message, app_id, connect_bot, register
+from tests.support.broadcasts import add_delivery, add_message, app_id, connect_bot, register
 from tests.support.processes import start_worker
 from tests.support.waiting import wait_for
 
@@ -253,6 +254,13 @@ def test_every_api_call_that_creates_work_notifies(
         r = client.post(f"/v1/apps/{app_uuid}/token/mute", json={"token": "9001"})
         assert r.status_code == 200
         assert _payloads(listener) == []
+        # A mute that releases held rows (a shorter one replacing it) wakes the workers.
+        add_delivery(
+            db, app_uuid=app_uuid, message_id=mid, token="9001", status=st.HELD, broadcast_id=bid
+        )
+        r = client.post(f"/v1/apps/{app_uuid}/token/mute", json={"token": "9001", "duration": 9})
+        assert r.status_code == 200
+        assert _payloads(listener, 1) == [aid]
     finally:
         listener.close()
 

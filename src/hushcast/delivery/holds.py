@@ -5,7 +5,8 @@ end and the broadcast's ``holdUntil``, found only through a partial index. It co
 back to the queue (and through the whole pre-send pipeline again) when:
 
 - a mute ends early: :func:`release` — call it from **every** path that ends or
-  replaces a mute (unmute, a new shorter mute, a dialog guard's window closing);
+  replaces a mute (unmute, a new shorter mute, a dialog guard's window closing); the
+  API's mute releases in its own statement (``RELEASE_HELD_CTE_PG``, mute/repository.py);
 - its moment comes: :func:`release_due`, run by the worker before each claim (a timed
   mute expiring, the ``holdUntil`` deadline; also WAITING rows whose quiet hours ended
   or whose local time came).
@@ -36,25 +37,6 @@ def release(
     released = repo.release_held(conn, [str(t) for t in tokens], now or utcnow(), app_id=app_id)
     if released:
         notify_work(conn, app_id)
-    return released
-
-
-def release_app_uuid(
-    conn: Connection, org_id: int, app_uuid: str, tokens: Sequence[str], now: datetime
-) -> int:
-    """:func:`release` for the organisation's app with this uuid (the mute API's path):
-    one statement that finds the app itself, as the mute's own statements do, so a mute
-    with nothing held costs one index probe; the app's id is read only to wake the
-    worker when rows were released."""
-    if not tokens:
-        return 0
-    released = repo.release_held(
-        conn, [str(t) for t in tokens], now, org_id=org_id, app_uuid=app_uuid
-    )
-    if released:
-        app_id = repo.held_app_of_uuid(conn, org_id, app_uuid)
-        if app_id is not None:
-            notify_work(conn, app_id)
     return released
 
 

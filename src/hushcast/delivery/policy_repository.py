@@ -46,6 +46,16 @@ _RELEASE = {
 }
 
 
+# release_held as the body of a data-modifying CTE, for the PostgreSQL mute's one
+# statement (mute/repository.py): the held rows of ``:tokens`` of the bot found by the
+# statement's ``app`` CTE, due at ``:now``.
+RELEASE_HELD_CTE_PG = (
+    f"UPDATE deliveries SET status = '{st.IN_QUEUE}', available_at = :now"
+    f" WHERE app_id = (SELECT id FROM app) AND status = '{st.HELD}'"
+    " AND token = ANY(CAST(:tokens AS VARCHAR[])) RETURNING 1"
+)
+
+
 def release_held(
     conn: Connection,
     tokens: Sequence[str],

@@ -108,6 +108,13 @@ _SENDING_BY_UUID = (
 )
 
 
+# is_sending as an expression over the ``app`` CTE of the PostgreSQL mute's one statement
+# (mute/repository.py), at ``:now``.
+SENDING_PROBE_PG = (
+    "EXISTS (SELECT 1 FROM app_leases l WHERE l.app_id = app.id AND l.lease_until > :now)"
+)
+
+
 def is_sending(
     conn: Connection,
     now: datetime,

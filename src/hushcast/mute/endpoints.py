@@ -56,11 +56,10 @@ async def mute(app_uuid: str, request: Request, principal: CurrentPrincipal) -> 
             raise
         # The app lookup is part of the mute's statements (NotFound if there is none).
         with db.transaction() as conn:
-            until = service.mute_app(
+            until, sending = service.mute_app(
                 conn, org_id, canonical, tokens, duration, principal.api_key_id
             )
-            wait = fence.wait_after_mute(conn, settings, org_id=org_id, app_uuid=canonical)
-        return service.mute_response(tokens, bulk, until), wait
+        return service.mute_response(tokens, bulk, until), fence.wait_if(settings, sending)
 
     response, wait = await run_in_threadpool(apply)
     if wait:

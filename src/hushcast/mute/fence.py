@@ -47,4 +47,10 @@ def wait_after_mute(
     sending = delivery_repo.is_sending(
         conn, utcnow(), app_id=app_id, org_id=org_id, app_uuid=app_uuid
     )
+    return wait_if(settings, sending)
+
+
+def wait_if(settings: Settings, sending: bool) -> float:
+    """The wait after a mute that found out itself whether a worker holds the bot's lease
+    (the API's mute reads it in its own statement, mute/repository.py)."""
     return fence_s(settings) if sending else 0.0

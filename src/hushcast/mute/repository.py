@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, text
 from sqlalchemy.dialects import sqlite
 
+from hushcast.delivery import policy_repository as policy_repo
+from hushcast.delivery import repository as delivery_repo
 from hushcast.mute.models import mute_events, mutes
+from hushcast.webhooks import repository as webhooks_repo
 
 
 def current(conn: Connection, app_id: int, tokens: Sequence[str]) -> dict[str, datetime]:
@@ -37,11 +41,12 @@ def record_events(conn: Connection, events: list[dict[str, Any]]) -> None:
         conn.execute(mute_events.insert(), events)
 
 
-def _mute_sql(dialect: str, app_filter: str) -> list[str]:
+def _mute_sql(dialect: str, app_filter: str, pg_tail: str = ") SELECT id FROM app") -> list[str]:
     """The statements of a mute for the app chosen by ``app_filter`` over ``apps a``.
 
     Every statement finds the app itself, so for an app that does not exist (or belongs
     to another organisation) nothing is written, and the first statement says so.
+    ``pg_tail`` ends PostgreSQL's one statement: more CTEs and the final SELECT.
     """
     if dialect == "postgresql":
         # One round trip: the app, the previous mutes (snapshot before the upsert), the
@@ -63,8 +68,7 @@ def _mute_sql(dialect: str, app_filter: str) -> list[str]:
             "  SELECT app.id, u.t, 'mute', prev.muted_until, :until, :api_key_id, :source, :now"
             "  FROM app CROSS JOIN unnest(CAST(:tokens AS VARCHAR[])) WITH ORDINALITY AS u(t, n)"
             "  LEFT JOIN prev ON prev.token = u.t ORDER BY u.n"
-            "  RETURNING 1"
-            ") SELECT id FROM app"
+            "  RETURNING 1" + pg_tail
         ]
     # SQLite, per chat: the history row, reading the mute it replaces, then the upsert
     # (run with executemany for a bulk request). SQLite needs the WHERE before ON CONFLICT
@@ -145,6 +149,37 @@ def apply_mute(
     _apply_mute(conn, _BY_ID, {"app_id": app_id}, tokens, until, now, api_key_id, source)
 
 
+@dataclass(frozen=True)
+class MuteWritten:
+    """A mute by uuid, written; what its follow-ups need (mute/service.py)."""
+
+    # Held rows of these chats put back in the queue (the bot's workers are to be woken).
+    released: int
+    # The bot; None only on SQLite when no row was released (nothing needs it there).
+    app_id: int | None
+    # A worker holds the bot's lease: the answer waits out the fence (mute/fence.py).
+    sending: bool
+    # The organisation may have webhooks listening: the events are to be written.
+    subscribed: bool
+
+
+# PostgreSQL: the mute, its history, the release of the chats' held rows
+# (delivery/holds.py) and the reads its answer needs, in one statement. Each of these was
+# its own round trip, and a mute waits on its round trips: the API process and
+# PostgreSQL share the machine's cores, and every round trip is two context switches and
+# a statement to parse (no prepared statements, see core/db.py).
+_PG_MUTE_BY_UUID = _driver_sql(
+    "postgresql",
+    _mute_sql(
+        "postgresql",
+        _BY_UUID,
+        f"), released AS ({policy_repo.RELEASE_HELD_CTE_PG})"
+        " SELECT app.id, (SELECT count(*) FROM released),"
+        f" {delivery_repo.SENDING_PROBE_PG}, {webhooks_repo.SUBSCRIBED_PROBE_PG} FROM app",
+    )[0],
+)
+
+
 def apply_mute_by_uuid(
     conn: Connection,
     org_id: int,
@@ -153,12 +188,29 @@ def apply_mute_by_uuid(
     until: datetime,
     now: datetime,
     api_key_id: int | None,
-    source: str | None = None,
-) -> bool:
+) -> MuteWritten | None:
     """apply_mute for the organisation's app with this (canonical) uuid, looked up by the
-    same statements. False, with nothing written, when the organisation has no such app."""
+    same statements, and the release of the chats' held rows (delivery/holds.py: every
+    path that replaces a mute releases them). None, with nothing written, when the
+    organisation has no such app."""
     key = {"uuid": app_uuid, "org_id": org_id}
-    return _apply_mute(conn, _BY_UUID, key, tokens, until, now, api_key_id, source)
+    if conn.dialect.name == "postgresql":
+        params = {**key, "tokens": list(tokens), "until": until, "now": now}
+        params["api_key_id"] = api_key_id
+        params["source"] = None
+        row = conn.exec_driver_sql(_PG_MUTE_BY_UUID, params).first()
+        if row is None:
+            return None
+        app_id, released, sending, subscribed = row
+        return MuteWritten(int(released), int(app_id), bool(sending), bool(subscribed))
+    if not _apply_mute(conn, _BY_UUID, key, tokens, until, now, api_key_id, None):
+        return None
+    chats = [str(t) for t in tokens]
+    released = policy_repo.release_held(conn, chats, now, org_id=org_id, app_uuid=app_uuid)
+    app_id = policy_repo.held_app_of_uuid(conn, org_id, app_uuid) if released else None
+    sending = delivery_repo.is_sending(conn, now, org_id=org_id, app_uuid=app_uuid)
+    # The subscriptions are read by the webhook outbox itself.
+    return MuteWritten(released, app_id, sending, subscribed=True)
 
 
 _PG_UNMUTE = text(

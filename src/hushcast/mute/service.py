@@ -17,6 +17,7 @@ from hushcast.core.errors import BadRequest, NotFound
 from hushcast.core.ids import ascii_int
 from hushcast.core.timeutil import FOREVER, iso, utcnow
 from hushcast.delivery import holds
+from hushcast.delivery.wakeup import notify_work
 from hushcast.mute import repository as repo
 from hushcast.mute.metrics import MUTES
 from hushcast.mute.schemas import BulkMuteOut, MuteOut, MuteStateOut
@@ -119,20 +120,26 @@ def mute_app(
     tokens: list[str],
     duration: int | None,
     api_key_id: int | None,
-) -> datetime:
+) -> tuple[datetime, bool]:
     """mute() for the organisation's app with this canonical uuid (see
     bots.service.parse_app_uuid), found by the mute's own statements; NotFound, with
-    nothing written, as resolve_app when the organisation has no such app."""
+    nothing written, as resolve_app when the organisation has no such app. Returns the
+    mute's end, and whether a worker sends for the bot now (mute/fence.py)."""
     now = utcnow()
     until = FOREVER if duration is None else now + timedelta(seconds=duration)
-    if not repo.apply_mute_by_uuid(conn, org_id, app_uuid, tokens, until, now, api_key_id):
+    # The mute, its history and the release of held rows (see mute()): one statement
+    # on PostgreSQL.
+    written = repo.apply_mute_by_uuid(conn, org_id, app_uuid, tokens, until, now, api_key_id)
+    if written is None:
         raise NotFound(NOT_REGISTERED)
-    holds.release_app_uuid(conn, org_id, app_uuid, tokens, now)
-    webhook_outbox.record_mutes(
-        conn, "muted", tokens, until, api_key_id, now, org_id=org_id, app_uuid=app_uuid
-    )
+    if written.released and written.app_id is not None:
+        notify_work(conn, written.app_id)
+    if written.subscribed:
+        webhook_outbox.record_mutes(
+            conn, "muted", tokens, until, api_key_id, now, org_id=org_id, app_uuid=app_uuid
+        )
     _MUTED.inc(len(tokens))
-    return until
+    return until, written.sending
 
 
 def unmute(

@@ -126,6 +126,14 @@ _SUBSCRIPTIONS_BY_UUID = (
 )
 
 
+# Whether the organisation ``:org_id`` has an active webhook, as an expression for the
+# PostgreSQL mute's one statement (mute/repository.py): without one, the mute writes no
+# webhook event and reads no subscription.
+SUBSCRIBED_PROBE_PG = (
+    "EXISTS (SELECT 1 FROM webhooks w WHERE w.organization_id = :org_id AND w.active)"
+)
+
+
 def subscriptions_for_app_uuid(
     conn: Connection, org_id: int, app_uuid: str
 ) -> list[tuple[int, str]]:
