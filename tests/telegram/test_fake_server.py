@@ -331,6 +331,21 @@ async def test_global_window_is_sliding_no_refill_burst(api: Api) -> None:
 
 
 @pytest.mark.asyncio
+async def test_pause_counts_the_union_of_retry_after_windows(api: Api) -> None:
+    """A burst of 429s inside one retry_after is one pause of the bot, not one each."""
+    api.server.configure(global_rate=1, retry_after=10)
+    assert (await api.send(2200))[0] == 200
+    start = time.monotonic()
+    assert [(await api.send(2201 + i))[0] for i in range(3)] == [429] * 3
+    spread_ms = (time.monotonic() - start) * 1000
+    stats = api.server.stats
+    assert stats["rate_limited"] == 3
+    assert 10_000 <= stats["rate_limited_pause_ms"] <= 10_000 + spread_ms + 1
+    api.server.clear()
+    assert api.server.stats["rate_limited_pause_ms"] == 0
+
+
+@pytest.mark.asyncio
 async def test_private_chat_one_per_second(api: Api) -> None:
     assert (await api.send(77))[0] == 200
     status, body, headers = await api.send(77)
@@ -434,6 +449,7 @@ async def test_fault_500(api: Api) -> None:
     assert api.server.stats == {
         "accepted": 0,
         "rate_limited": 0,
+        "rate_limited_pause_ms": 0,
         "faults": 1,
         "requests": 1,
         "in_flight": 0,
@@ -554,7 +570,14 @@ async def test_control_endpoints(api: Api) -> None:
     code, msgs = await api.control("GET", "messages", params={"chat_id": "1"})
     assert [m["text"] for m in msgs] == ["one", "three"]
     code, stats = await api.control("GET", "stats")
-    assert stats == {"accepted": 3, "rate_limited": 0, "faults": 0, "requests": 3, "in_flight": 0}
+    assert stats == {
+        "accepted": 3,
+        "rate_limited": 0,
+        "rate_limited_pause_ms": 0,
+        "faults": 0,
+        "requests": 3,
+        "in_flight": 0,
+    }
     code, _ = await api.control("DELETE", "messages")
     assert code == 200
     assert (await api.control("GET", "messages"))[1] == []

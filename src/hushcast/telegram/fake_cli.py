@@ -61,7 +61,7 @@ Bot API: /bot<TOKEN>/<method> (and /bot<TOKEN>/test/<method>), GET or POST, JSON
 Control API (JSON), for your tests:
   GET    /_fake/messages[?chat_id=ID]   messages accepted, oldest first
   DELETE /_fake/messages                forget messages, counters and rate windows
-  GET    /_fake/stats                   {"accepted", "rate_limited", "faults", "requests", "in_flight"}
+  GET    /_fake/stats                   {"accepted", "rate_limited", "rate_limited_pause_ms", "faults", "requests", "in_flight"}
   GET    /_fake/config                  the configuration below, as JSON
   PATCH  /_fake/config                  change part of it, e.g. {"fault_rate": 0.1},
                                         {"blocked": ["42"]} (403 for chat 42), "deactivated",

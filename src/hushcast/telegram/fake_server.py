@@ -94,7 +94,7 @@ class FakeTelegramServer:
     Control API (JSON; :class:`FakeControl`, fake_server_control.py):
       ``GET /_fake/messages[?chat_id=]`` list of accepted messages;
       ``DELETE /_fake/messages`` clear messages, stats, rate windows and the fault schedule counter;
-      ``GET /_fake/stats`` ``{"accepted", "rate_limited", "faults", "requests", "in_flight"}``;
+      ``GET /_fake/stats`` ``{"accepted", "rate_limited", "rate_limited_pause_ms", "faults", "requests", "in_flight"}``;
       ``GET|PATCH /_fake/config`` read / partially update :class:`FakeTelegramConfig`;
       ``POST /_fake/bots`` ``{"token", "id", "username", "first_name"?}``;
       ``POST /_fake/updates`` ``{"token", "update": {...}}`` queue an update for getUpdates.
@@ -107,6 +107,9 @@ class FakeTelegramServer:
         self._message_ids: dict[tuple[int, str], int] = {}
         self._accepted = 0
         self._rate_limited = 0
+        # Seconds the bots were barred by 429s: the union of each bot's retry_after
+        # windows, so a burst of 429s inside one pause counts that pause once.
+        self._barred_s = 0.0
         self._in_flight = 0
         self._faults = 0
         self._requests = 0
@@ -152,6 +155,7 @@ class FakeTelegramServer:
         return {
             "accepted": self._accepted,
             "rate_limited": self._rate_limited,
+            "rate_limited_pause_ms": round(self._barred_s * 1000),
             "faults": self._faults,
             "requests": self._requests,
             # Bot API requests being answered now (e.g. inside the simulated latency):
@@ -164,7 +168,9 @@ class FakeTelegramServer:
         self._messages.clear()
         self._accepted = self._rate_limited = self._faults = self._requests = 0
         self._send_requests = 0
+        self._barred_s = 0.0
         for state in self._bots.values():
+            state.barred_until = 0.0
             state.free_log.clear()
             state.all_log.clear()
             state.chat_logs.clear()
@@ -583,6 +589,10 @@ class FakeTelegramServer:
                     retry_after = self._rng.randint(5, 30)
                 else:
                     retry_after = max(1, math.ceil(wait))
+                barred_until = now + retry_after
+                if barred_until > state.barred_until:
+                    self._barred_s += barred_until - max(now, state.barred_until)
+                    state.barred_until = barred_until
                 raise FakeApiError(
                     429,
                     f"Too Many Requests: retry after {retry_after}",

@@ -45,6 +45,7 @@ class _BotState:
         "updates",
         "next_update_id",
         "update_event",
+        "barred_until",
     )
 
     def __init__(self) -> None:
@@ -56,6 +57,8 @@ class _BotState:
         self.updates: deque[dict[str, Any]] = deque()
         self.next_update_id = 1
         self.update_event = asyncio.Event()
+        # The end of the latest 429's retry_after (monotonic): the bot is barred until then.
+        self.barred_until = 0.0
 
 
 def _window(rate: float, period: float) -> tuple[int, float]:
