@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
+
+import pytest
+
 from hushcast.delivery.ratelimit import ChatLimiter, Pacer
 
 
@@ -282,3 +286,66 @@ def test_the_lead_is_learned_from_take_to_dispatch() -> None:
     assert abs(p.lead - 0.02) < 1e-3
     p.dispatched(1, 1, 20.0, taken_at=10.0)  # a stall counts at most MAX_LEAD_S
     assert p.lead < 0.02 + 0.1 * Pacer.MAX_LEAD_S
+
+
+def test_a_slower_answer_moves_the_send_to_when_it_probably_arrived() -> None:
+    p = Pacer(1000)
+    for t in (0.0, 0.001, 0.002):
+        assert p.take(t, 1) == 1
+        p.dispatched(1, 1, t)
+    p.answered(0.0, 0.100, 0.100)  # the fastest answer so far: the baseline
+    p.answered(0.001, 0.130, 0.131)  # 30 ms slower: it arrived up to 30 ms later
+    assert list(p.sent) == [0.0, 0.002, 0.031]
+    p.answered(0.002, 0.1005, 0.1025)  # within noise of the fastest: stays
+    assert list(p.sent) == [0.0, 0.002, 0.031]
+    p.answered(5.0, 0.5, 5.5)  # unknown stamps are ignored
+    assert list(p.sent) == [0.0, 0.002, 0.031]
+
+
+def _send_through_a_stall(measure: bool, stall_s: float = 0.05) -> list[float]:
+    """Paid tier, 1 ms loop, 100 ms latency. At t=101 the receiving end stalls for
+    ``stall_s``: the requests that left meanwhile arrive together when it resumes.
+    Returns the arrival times; ``measure``: the answers go to Pacer.answered."""
+    p = Pacer(1000, safety=0.985)
+    arrivals: list[float] = []
+    answers: list[tuple[float, float, float]] = []  # (answered at, stamp, took)
+    t = 100.0
+    while t < 104.0:
+        while measure and answers and answers[0][0] <= t:
+            at, stamp, took = heapq.heappop(answers)
+            p.answered(stamp, took, at)
+        n = p.take(t, 1000)
+        if n:
+            p.dispatched(n, n, t)
+            arrived = 101.0 + stall_s if 101.0 <= t < 101.0 + stall_s else t
+            arrivals.extend([arrived] * n)
+            for _ in range(n):
+                heapq.heappush(answers, (arrived + 0.1, t, arrived + 0.1 - t))
+        t += 0.001
+    return arrivals
+
+
+def test_measured_delays_keep_a_stalls_backlog_inside_telegrams_window() -> None:
+    # Without the measure, the backlog of a 50 ms stall and the next second's sends share
+    # one second of arrivals: more than the limit (the fixed 20 ms allowance is too
+    # short). With it, the backlog's stamps move to when it arrived.
+    assert max_in_window(sorted(_send_through_a_stall(measure=False)), 1.0) > 1000
+    arrivals = _send_through_a_stall(measure=True)
+    assert max_in_window(sorted(arrivals), 1.0) <= 1000
+    # The rate is kept: the stall costs its backlog's place in the window, no more.
+    assert len(arrivals) / 4.0 >= 0.97 * 1000
+
+
+def test_stamps_stay_sorted_when_sends_of_a_group_leave_late() -> None:
+    # A group's sends share a stamp; each leaves when its task runs, after the next
+    # group was dispatched. The window (and answered()) bisects the stamps: they must
+    # stay in order, or a send's answer would not find it.
+    p = Pacer(1000)
+    p.dispatched(3, 3, 0.0)
+    p.dispatched(2, 2, 0.001)
+    for t in (0.002, 0.0025, 0.003):
+        p.started(0.0, t)
+    assert list(p.sent) == [0.001, 0.001, 0.002, 0.0025, 0.003]
+    p.answered(0.001, 0.1, 0.101)
+    p.answered(0.0025, 0.12, 0.1225)  # 20 ms slower than the fastest
+    assert list(p.sent) == pytest.approx([0.001, 0.001, 0.002, 0.003, 0.0225])

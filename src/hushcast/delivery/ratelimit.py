@@ -52,6 +52,18 @@ class Pacer:
     It shrinks back by ``JITTER_DECAY_PER_S`` while no 429 comes. At 30 ms the window
     holds 1,000 per 1.03 s (971/s).
 
+    Measured arrival delays: a send counts in the window from when it left, until its
+    answer says when it probably arrived. An answer that took longer than the fastest
+    answer of the last few seconds (``answered``) moves the send's stamp that much later
+    (at most ``MAX_SHIFT_S``): the request may have waited that long on its way in, in a
+    queue, or in a receiving end that stalled and then stamped a backlog of requests at
+    once. Such a backlog is what makes a 429 one second later: the requests that left
+    over a stall's span are counted by Telegram in the window that also holds the next
+    second's sends. The answer comes back well within the window (100 ms or so against a
+    second), before the moved stamp's place in the window matters. A delay on the way
+    back is counted too, so the estimate errs on the safe side, and a delay that every
+    request shares moves every stamp alike and costs no rate; only the spread does.
+
     Sends are counted in the window from when they are dispatched: ``take``
     reserves slots, ``dispatched`` turns the reservation into sends stamped
     with the real dispatch time (the pre-send check sits between the two).
@@ -79,6 +91,12 @@ class Pacer:
     # The learned lead (take to dispatch): a running mean, and at most this.
     LEAD_WEIGHT = 0.1
     MAX_LEAD_S = 0.05
+    # Arrival delays (answered): the fastest answer of the last one to two spans of this
+    # length is the baseline; shifts below MIN_SHIFT_S are noise, above MAX_SHIFT_S a
+    # stuck request, not a measure of the way in.
+    BASELINE_SPAN_S = 2.0
+    MIN_SHIFT_S = 0.001
+    MAX_SHIFT_S = 0.1
 
     def __init__(
         self,
@@ -102,6 +120,11 @@ class Pacer:
         self.recover_from = 0.0
         self.rate_limited_count = 0
         self.lead = 0.0
+        # The fastest answer in the current baseline span and in the one before.
+        self.fastest = float("inf")
+        self.fastest_before = float("inf")
+        self.fastest_since = float("-inf")
+        self.shifted = 0
         self.set_rate(limit, safety)
 
     def set_rate(self, limit: float, safety: float = 1.0) -> None:
@@ -235,13 +258,33 @@ class Pacer:
         # Always corrected, even while the window is far from full: a send that left
         # late right after a pause would otherwise count from too early once the window
         # has filled (the window holds exactly the limit, no spare send to hide it).
+        self._move(stamp, t)
+
+    def _move(self, stamp: float, t: float) -> bool:
+        """Moves one send counted at ``stamp`` to ``t``, keeping the stamps sorted (take()
+        and answered() bisect them); False if no send is counted at ``stamp``."""
         sent = self.sent
-        for i in range(len(sent) - 1, max(-1, len(sent) - 2000), -1):
-            if sent[i] == stamp:
-                sent[i] = t
-                return
-            if sent[i] < stamp:
-                return
+        i = bisect.bisect_left(sent, stamp)
+        if i == len(sent) or sent[i] != stamp:
+            return False
+        del sent[i]
+        bisect.insort(sent, t)
+        return True
+
+    def answered(self, stamp: float, took: float, now: float) -> None:
+        """The send counted at ``stamp`` was answered (accepted) ``took`` seconds after it
+        left, at ``now``: a slower answer than the fastest lately moves its stamp later
+        by the difference (see the class's "Measured arrival delays")."""
+        if now - self.fastest_since > self.BASELINE_SPAN_S:
+            self.fastest_before, self.fastest = self.fastest, float("inf")
+            self.fastest_since = now
+        if took < self.fastest:
+            self.fastest = took
+        shift = took - min(self.fastest, self.fastest_before)
+        if shift < self.MIN_SHIFT_S:
+            return
+        if self._move(stamp, stamp + min(shift, self.MAX_SHIFT_S)):
+            self.shifted += 1
 
     def wait_time(self, now: float) -> float:
         return max(0.0, self.next_at - now, self.window_free_at - now)

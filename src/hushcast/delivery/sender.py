@@ -490,8 +490,10 @@ class AppSender:
 
     async def _send_one(self, job: Job, rendered: RenderedMessage, stamp: float) -> None:
         start = time.monotonic()
+        counted = stamp  # the send's stamp in the pacer's window
         if start - stamp > 0.0005:
             self.pacer.started(stamp, start)
+            counted = start
         try:
             if rendered.image_source:
                 result: SendResult = await self.client.send_photo(
@@ -512,7 +514,11 @@ class AppSender:
                 )
         except Exception as exc:  # a bug or an unexpected transport failure
             result = SendResult(ok=False, transport_error=type(exc).__name__)
-        metrics.SEND_LATENCY.observe(time.monotonic() - start)
+        end = time.monotonic()
+        metrics.SEND_LATENCY.observe(end - start)
+        if result.ok:
+            # How long the answer took says when the request probably arrived.
+            self.pacer.answered(counted, end - start, end)
         self._apply(job, decide.after_send(job, result, self.settings.worker_max_attempts))
 
     # -- applying decisions --------------------------------------------------
