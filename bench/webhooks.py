@@ -28,7 +28,7 @@ os.environ["HUSHCAST_WEBHOOK_ALLOW_PRIVATE"] = "true"  # the receiver is on 127.
 sys.path.insert(0, str(ROOT))
 
 from bench.settings import OUT  # noqa: E402
-from bench.stack import Stack, log  # noqa: E402
+from bench.stack import Stack, cpu_seconds, log  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from tests.support.waiting import wait_for  # noqa: E402
 
@@ -63,12 +63,6 @@ class CountingReceiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def one_run(stack: Any, n: int, receiver: CountingReceiver | None, tag: str) -> dict[str, Any]:

@@ -47,25 +47,34 @@ def _status(db: Database, rid: int) -> str:
         )
 
 
-def test_unmute_releases_only_that_bots_held_rows(
-    client: TestClient, db: Database, app_uuid: str, fake_telegram: Any
-) -> None:
+def _held_by_two_bots(
+    client: TestClient, db: Database, app_uuid: str, fake_telegram: Any, chat: str, hours: int
+) -> tuple[int, int]:
+    """A held row for ``chat`` of this bot's broadcast and one of another bot's, held for
+    ``hours``: (this bot's row, the other's)."""
     bid, mid = _hold_broadcast(client, db, app_uuid)
     other_app = connect_bot(client, fake_telegram)
     other_bid, other_mid = _hold_broadcast(client, db, other_app)
     mine = add_delivery(
-        db, app_uuid=app_uuid, message_id=mid, token="42", status=st.IN_QUEUE, broadcast_id=bid
+        db, app_uuid=app_uuid, message_id=mid, token=chat, status=st.IN_QUEUE, broadcast_id=bid
     )
     theirs = add_delivery(
         db,
         app_uuid=other_app,
         message_id=other_mid,
-        token="42",
+        token=chat,
         status=st.IN_QUEUE,
         broadcast_id=other_bid,
     )
     for rid in (mine, theirs):
-        _park(db, rid, st.HELD, timedelta(hours=1))
+        _park(db, rid, st.HELD, timedelta(hours=hours))
+    return mine, theirs
+
+
+def test_unmute_releases_only_that_bots_held_rows(
+    client: TestClient, db: Database, app_uuid: str, fake_telegram: Any
+) -> None:
+    mine, theirs = _held_by_two_bots(client, db, app_uuid, fake_telegram, "42", hours=1)
     r = client.post(f"/v1/apps/{app_uuid}/token/unmute", json={"token": "42"})
     assert r.status_code == 200
     assert (_status(db, mine), _status(db, theirs)) == (st.IN_QUEUE, st.HELD)
@@ -78,22 +87,7 @@ def test_a_mute_that_replaces_a_longer_one_releases_only_that_bots_held_rows(
     (mute/repository.py): the chat's rows of this bot come back, another bot's held rows
     of the same chat id stay, and a mute of an app the organisation does not have
     releases nothing."""
-    bid, mid = _hold_broadcast(client, db, app_uuid)
-    other_app = connect_bot(client, fake_telegram)
-    other_bid, other_mid = _hold_broadcast(client, db, other_app)
-    mine = add_delivery(
-        db, app_uuid=app_uuid, message_id=mid, token="43", status=st.IN_QUEUE, broadcast_id=bid
-    )
-    theirs = add_delivery(
-        db,
-        app_uuid=other_app,
-        message_id=other_mid,
-        token="43",
-        status=st.IN_QUEUE,
-        broadcast_id=other_bid,
-    )
-    for rid in (mine, theirs):
-        _park(db, rid, st.HELD, timedelta(hours=24))
+    mine, theirs = _held_by_two_bots(client, db, app_uuid, fake_telegram, "43", hours=24)
     unknown = "00000000-0000-4000-8000-000000000000"
     r = client.post(f"/v1/apps/{unknown}/token/mute", json={"token": "43", "duration": 60})
     assert r.status_code == 404
