@@ -232,6 +232,9 @@ def worker(
     ] = False,
 ) -> None:
     """Runs the delivery worker alone (several may share one PostgreSQL)."""
+    from hushcast.delivery.process import hold_stop_signals_until_started
+
+    hold_stop_signals_until_started()
     import asyncio
 
     from hushcast.delivery.worker import run_worker_process

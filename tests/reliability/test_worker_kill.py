@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import subprocess
 import time
 from collections import Counter
 from datetime import datetime
@@ -108,3 +109,24 @@ def test_sigterm_finishes_in_flight_records_outcomes_and_releases_lease(
         f"\nSIGTERM with {in_flight} sends in flight, {after_term} arrived after it, "
         f"exit after {exited_at - term_at:.2f} s; 0 duplicates"
     )
+
+
+def test_sigterm_during_start_up_stops_gracefully_and_sends_nothing(
+    client: TestClient, fake_telegram: Any, db: Any, db_url: str
+) -> None:
+    # A replacement worker told to stop while it is still starting (imports, the
+    # migration check: seconds on a loaded machine) used to die of the signal's
+    # default action (exit -15); it now stops as soon as it is set up, having sent
+    # nothing.
+    tokens = [str(410_000_000 + i) for i in range(50)]
+    _, bid = setup_broadcast(client, fake_telegram, tokens, paid=True)
+    worker = start_worker(db_url, fake_telegram.base_url, log=subprocess.PIPE)
+    try:
+        assert worker.stderr is not None
+        assert worker.stderr.readline().startswith(b"Using ")  # printed during start-up
+        worker.send_signal(signal.SIGTERM)
+        rc = worker.wait(timeout=30)
+    finally:
+        stop(worker)
+    assert rc == 0
+    assert fake_telegram.messages() == []

@@ -5,19 +5,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import signal
 import sys
+from types import FrameType
 
 from hushcast.core.config import Settings
 from hushcast.core.db import create_database
-from hushcast.delivery.supervisor import Worker
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_stop_before_start = False
+
+
+def hold_stop_signals_until_started() -> None:
+    """Makes a SIGTERM or SIGINT that comes during start-up (imports, the migration
+    check, pool set-up: seconds on a loaded machine) a graceful stop once the worker is
+    set up, instead of the default action, which killed the process (exit -15) in the
+    middle of it. Called first thing by ``hushcast worker``."""
+
+    def remember(signum: int, frame: FrameType | None) -> None:
+        global _stop_before_start
+        _stop_before_start = True
+
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, remember)
 
 
 async def run_worker_process(settings: Settings, *, webhooks: bool = False) -> None:
     """``hushcast worker``: runs until SIGTERM or SIGINT, then stops gracefully.
     ``webhooks``: the webhook dispatcher runs here too (by default API processes run it)."""
-    import signal
-
     from hushcast.core.migrate import upgrade
+    from hushcast.delivery.supervisor import Worker  # here: this module loads first
 
     db = create_database(settings.database_url, pool_size=settings.db_pool_size)
     upgrade(db)
@@ -32,9 +49,11 @@ async def run_worker_process(settings: Settings, *, webhooks: bool = False) -> N
     sys.setswitchinterval(0.001)
     worker = Worker(db, settings, run_webhooks=webhooks)
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in _STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, worker.stop)
+    if _stop_before_start:
+        worker.stop()  # run() then returns at once, having sent nothing
     try:
         await worker.run()
     finally:
