@@ -109,7 +109,10 @@ class Pacer:
         self.idle_after = idle_after
         self.next_at = 0.0
         self.last_take = float("-inf")
-        self.sent: deque[float] = deque()
+        # Dispatch stamps in the window, sorted. A list, not a deque: take(), admit() and
+        # answered() bisect it, and a deque's index costs a walk over its blocks
+        # (answered(): 3.0 us per send on a deque, 2.1 on a list, simulated paid send).
+        self.sent: list[float] = []
         self.reserved = 0
         self.window_free_at = 0.0
         self.factor = 1.0
@@ -190,8 +193,7 @@ class Pacer:
         self.last_take = now
         sent = self.sent
         horizon = now - self.window
-        while sent and sent[0] <= horizon:
-            sent.popleft()
+        self._drop_until(horizon)
         # Sends that leave the window before this reservation goes out (``lead`` from
         # now) hold no place for it; admit() checks the window at the dispatch itself.
         leaving = bisect.bisect_right(sent, horizon + self.lead) if self.lead > 0 else 0
@@ -211,13 +213,18 @@ class Pacer:
         self.reserved += n
         return n
 
+    def _drop_until(self, horizon: float) -> None:
+        """Forgets the sends that left the window (stamped at ``horizon`` or before)."""
+        sent = self.sent
+        if sent and sent[0] <= horizon:
+            del sent[: bisect.bisect_right(sent, horizon)]
+
     def room(self, now: float) -> int:
         """How many sends may go out at ``now`` with the window still holding at most
         its count (then call ``dispatched`` with no await in between)."""
         sent = self.sent
         horizon = now - self.window
-        while sent and sent[0] <= horizon:
-            sent.popleft()
+        self._drop_until(horizon)
         return max(0, self.per_window - len(sent))
 
     def admit(self, now: float, n: int) -> float:
@@ -226,8 +233,7 @@ class Pacer:
         no await in between)."""
         sent = self.sent
         horizon = now - self.window
-        while sent and sent[0] <= horizon:
-            sent.popleft()
+        self._drop_until(horizon)
         over = min(len(sent), len(sent) + n - self.per_window)
         if over <= 0:
             return 0.0
