@@ -54,7 +54,7 @@ def main() -> None:
         db_url = args.pg.rpartition("/")[0] + "/" + name
     else:
         db_url = f"sqlite:///{tempfile.mkdtemp(prefix='hushcast-soak-')}/soak.db"
-    db = create_database(db_url, pool_size=5)
+    db = create_database(db_url, pool_size=10)
     upgrade(db)
     with db.transaction() as conn:
         _, key = create_key(conn, "soak")

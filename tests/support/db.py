@@ -28,7 +28,7 @@ _databases: dict[str, Database] = {}
 
 def shared_database(url: str) -> Database:
     if url not in _databases:
-        _databases[url] = create_database(url, pool_size=5)
+        _databases[url] = create_database(url, pool_size=10)
     return _databases[url]
 
 

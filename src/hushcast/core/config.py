@@ -39,8 +39,8 @@ class Settings(BaseSettings):
     # Where the first start writes the default organisation's API key when stdout is not a
     # terminal (created once, mode 0600; on a terminal the key is printed instead).
     initial_key_file: str = "./var/initial-api-key"
-    # Database pool size per process (PostgreSQL).
-    db_pool_size: int = 20
+    # Most database connections per process (PostgreSQL), opened when needed, then kept.
+    db_pool_size: int = 40
     # Largest accepted request body, in bytes.
     max_body_bytes: int = 5 * 1024 * 1024
     # Per-API-key request limit (requests per second), as Yespo's default.
