@@ -108,3 +108,29 @@ def test_more_users_than_connections_wait_for_one_instead_of_opening_more(pg_url
     finally:
         database.dispose()
     assert len(opened) == 4
+
+
+@pytest.mark.postgres
+def test_a_light_load_after_a_burst_reuses_one_connection_without_pings(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A burst opens 4 connections; then one user at a time, every 0.2 s. Handed out most
+    # recently used first, the same connection serves them all and is never idle long
+    # enough (0.5 s here) to be pinged; first in, first out pinged at every checkout.
+    monkeypatch.setattr(core_db, "IDLE_PING_S", 0.5)
+    database = create_database(pg_url, pool_size=4)
+    pings: list[int] = []
+    real_ping = database.engine.dialect.do_ping
+    monkeypatch.setattr(
+        database.engine.dialect, "do_ping", lambda conn: pings.append(1) or real_ping(conn)
+    )
+    try:
+        burst = [database.engine.connect() for _ in range(4)]
+        for conn in burst:
+            conn.close()
+        for _ in range(8):
+            time.sleep(0.2)
+            _backend_pid(database)
+    finally:
+        database.dispose()
+    assert len(pings) <= 1, pings  # one, if the machine stalled for 0.3 s
