@@ -119,7 +119,7 @@ def test_sigterm_during_start_up_stops_gracefully_and_sends_nothing(
     # default action (exit -15); it now stops as soon as it is set up, having sent
     # nothing.
     tokens = [str(410_000_000 + i) for i in range(50)]
-    _, bid = setup_broadcast(client, fake_telegram, tokens, paid=True)
+    setup_broadcast(client, fake_telegram, tokens, paid=True)
     worker = start_worker(db_url, fake_telegram.base_url, log=subprocess.PIPE)
     try:
         assert worker.stderr is not None

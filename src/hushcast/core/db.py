@@ -190,6 +190,7 @@ def create_database(url: str, *, pool_size: int = 40, null_pool: bool = False) -
         # had PostgreSQL start 60-80 backends a second: the pool closed each overflow
         # connection on its return, and the next request opened another (mute benchmark:
         # 329-428 mutes/s then, 500 without the churn).
+        #
         # Most recently used first: a light load keeps reusing the connection it used last,
         # which has not sat idle long enough to need the idle ping (_ping_when_idle).
         # First in, first out cycles through every connection a burst opened, so at a few
