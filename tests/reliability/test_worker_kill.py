@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -47,6 +48,7 @@ def test_sigkill_at_random_moments_loses_nothing(
     assert sum(1 for n in report.sending_at_kill if n > 0) >= kills // 2, report.summary()
 
 
+@pytest.mark.serial  # times arrivals at the in-process fake to within half a second
 def test_sigterm_finishes_in_flight_records_outcomes_and_releases_lease(
     client: TestClient, fake_telegram: Any, db: Any, db_url: str
 ) -> None:
