@@ -127,7 +127,6 @@ class Pacer:
         self.fastest = float("inf")
         self.fastest_before = float("inf")
         self.fastest_since = float("-inf")
-        self.shifted = 0
         self.set_rate(limit, safety)
 
     def set_rate(self, limit: float, safety: float = 1.0) -> None:
@@ -266,16 +265,16 @@ class Pacer:
         # has filled (the window holds exactly the limit, no spare send to hide it).
         self._move(stamp, t)
 
-    def _move(self, stamp: float, t: float) -> bool:
+    def _move(self, stamp: float, t: float) -> None:
         """Moves one send counted at ``stamp`` to ``t``, keeping the stamps sorted (take()
-        and answered() bisect them); False if no send is counted at ``stamp``."""
+        and answered() bisect them); nothing if no send is counted at ``stamp`` (it has
+        left the window)."""
         sent = self.sent
         i = bisect.bisect_left(sent, stamp)
         if i == len(sent) or sent[i] != stamp:
-            return False
+            return
         del sent[i]
         bisect.insort(sent, t)
-        return True
 
     def answered(self, stamp: float, took: float, now: float) -> None:
         """The send counted at ``stamp`` was answered (accepted) ``took`` seconds after it
@@ -289,8 +288,7 @@ class Pacer:
         shift = took - min(self.fastest, self.fastest_before)
         if shift < self.MIN_SHIFT_S:
             return
-        if self._move(stamp, stamp + min(shift, self.MAX_SHIFT_S)):
-            self.shifted += 1
+        self._move(stamp, stamp + min(shift, self.MAX_SHIFT_S))
 
     def wait_time(self, now: float) -> float:
         return max(0.0, self.next_at - now, self.window_free_at - now)
