@@ -10,6 +10,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 from collections import Counter
 from datetime import datetime
@@ -132,3 +133,36 @@ def test_sigterm_during_start_up_stops_gracefully_and_sends_nothing(
         stop(worker)
     assert rc == 0
     assert fake_telegram.messages() == []
+
+
+# Run as ``python -m hushcast worker --help``: notes the SIGTERM handler at the first
+# import of the command line's libraries, then lets typer print the help and exit.
+_IMPORT_ORDER_PROBE = """
+import builtins, runpy, signal, sys
+first = []
+real_import = builtins.__import__
+def spy(name, *args, **kwargs):
+    if not first and name.split(".")[0] in ("typer", "rich", "pydantic", "sqlalchemy"):
+        first.append((name, signal.getsignal(signal.SIGTERM)))
+    return real_import(name, *args, **kwargs)
+builtins.__import__ = spy
+sys.argv = ["hushcast", "worker", "--help"]
+try:
+    runpy.run_module("hushcast", run_name="__main__", alter_sys=True)
+except SystemExit:
+    pass
+name, handler = first[0]
+print("HELD" if callable(handler) else "DEFAULT", name, file=sys.stderr)
+"""
+
+
+def test_worker_command_holds_stop_signals_before_the_command_lines_imports() -> None:
+    # The window the start-up test above cannot reach: before the first line of output,
+    # the command line imports typer, rich, pydantic and SQLAlchemy (0.6 s idle, seconds
+    # on a loaded machine). The worker's SIGTERM handler is in place before the first.
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_ORDER_PROBE], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "hushcast worker" in done.stdout  # typer's help for the worker ran
+    assert done.stderr.split()[0] == "HELD", done.stderr

@@ -16,9 +16,9 @@ from tests.support.waiting import wait_for
 
 
 def hushcast_command(*args: str) -> list[str]:
-    """``hushcast ARGS`` run by this interpreter (the same ``hushcast.cli`` the console
-    script runs)."""
-    return [sys.executable, "-m", "hushcast.cli", *args]
+    """``hushcast ARGS`` run by this interpreter (``python -m hushcast``: the same
+    ``hushcast/__main__.py`` the console script runs)."""
+    return [sys.executable, "-m", "hushcast", *args]
 
 
 def worker_command(log_level: str = "warning", *, webhooks: bool = False) -> list[str]:
