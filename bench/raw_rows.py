@@ -14,6 +14,7 @@ from bench.send_rows import measure_rate
 from bench.settings import OUT, ROOT
 from bench.stack import Stack, cpu_seconds, log
 from sqlalchemy import text
+from tests.support.waiting import wait_for
 
 
 def profile(pid: int, name: str, duration: float) -> subprocess.Popen[bytes] | None:
@@ -22,7 +23,7 @@ def profile(pid: int, name: str, duration: float) -> subprocess.Popen[bytes] | N
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if os.environ.get("HUSHCAST_BENCH_PROFILE") != "1" or not Path(spy).exists():
         return None
-    # Starts after the warm-up second of measure_rate, so start-up is not sampled.
+    # Called once the worker sends; starts after measure_rate's warm-up second.
     return subprocess.Popen(
         [
             "sh",
@@ -114,6 +115,8 @@ def bench_raw(stack: Stack, n: int, window: float, results: dict[str, Any], deta
     bid = stack.broadcast(uuid, message_id)
     w_cpu0 = cpu_seconds(worker.pid)
     f_cpu0 = cpu_seconds(stack.fake.pid)
+    # Sampled once the worker sends (its start-up is not what is measured).
+    wait_for(lambda: stack.fake_stats()["accepted"] > 0, 600, 0.02)
     profiler = profile(worker.pid, "raw_worker", window)
     rate_w = measure_rate(stack, 1.0, window)
     if profiler is not None:

@@ -15,6 +15,7 @@ from hushcast.delivery.job import Job, outcome
 from hushcast.delivery.outbox import Outbox
 from hushcast.delivery.store import CheckItem, SqlDeliveryStore
 from tests.support.broadcasts import add_delivery, add_message, app_id, delivery_rows
+from tests.support.service import new_bot_token
 
 NOW = datetime(2030, 1, 1)
 
@@ -98,11 +99,48 @@ def test_outcome_batch_with_a_refused_row_is_split_and_the_rest_written(
     assert box.dropped == 0
 
 
-def test_a_migration_moves_the_rows_still_waiting_for_the_old_chat(
+def test_every_outcome_field_is_stored_as_given(
     client: TestClient, db: Database, app_uuid: str
 ) -> None:
-    """Rows of other broadcasts queued or waiting for the group go to its new id (no
-    request to the old id first); a broadcast that already has the new id keeps its old
+    # The batch travels as one JSON value on PostgreSQL: texts that JSON escapes
+    # (quotes, backslashes, newlines, tabs, non-ASCII, emoji), None, large ids and
+    # timestamps with and without microseconds come back exactly.
+    bid, mid = broadcast(client, db, app_uuid)
+    ids = [row(db, app_uuid, bid, mid, str(9100 + i)) for i in range(3)]
+    at = datetime(2030, 1, 2, 3, 4, 5, 678901)
+    later = datetime(2030, 1, 2, 3, 4, 6)
+    text = 'Bad "request": chat\\not found\n\tä — 𝔘 😀 <b>&amp;</b> %s {} \\u0041'
+    failed = _job(ids[0], "9100", bid, mid)
+    failed.attempts = 3
+    retried = _job(ids[1], "9101", bid, mid)
+    retried.attempts = 1
+    moved = _job(ids[2], "-1009100", bid, mid)
+    moved.stored_token = "9102"
+    box = Outbox(SqlDeliveryStore(db), app_id(db, app_uuid))
+    box.add(outcome(failed, st.ERROR, at, error_type=st.ERRORS, error_name="E", description=text))
+    box.add(outcome(retried, st.IN_QUEUE, at, available_at=later))
+    box.add(outcome(moved, st.DELIVERED, at, message_id=2**62 + 7), stored_token=moved.stored_token)
+    assert asyncio.run(box.flush()) is True
+    rows = {r.id: r for r in delivery_rows(db, broadcast_id=bid)}
+    first, second, third = (rows[i] for i in ids)
+    assert (first.status, first.error_type, first.error_name) == (st.ERROR, st.ERRORS, "E")
+    assert first.description == text
+    assert (first.attempts, first.finished_at, first.available_at) == (3, at, at)
+    assert first.telegram_message_id is None and first.lease_until is None
+    assert (second.status, second.available_at, second.finished_at) == (st.IN_QUEUE, later, None)
+    assert second.description is None and second.error_name is None
+    assert (third.status, third.telegram_message_id, third.token) == (
+        st.DELIVERED,
+        2**62 + 7,
+        "-1009100",
+    )
+
+
+def test_a_migration_moves_the_rows_still_waiting_for_the_old_chat(
+    client: TestClient, db: Database, app_uuid: str, fake_telegram: Any
+) -> None:
+    """Rows of other broadcasts and transactional sends queued or waiting for the group
+    go to its new id (no request to the old id first); a broadcast that already has the new id keeps its old
     row, and a row already claimed is left to the sender that holds it."""
     first, m1 = broadcast(client, db, app_uuid)
     second, m2 = broadcast(client, db, app_uuid)
@@ -120,9 +158,21 @@ def test_a_migration_moves_the_rows_still_waiting_for_the_old_chat(
     add(third, m3, "-1005", st.IN_QUEUE)
     waiting = add(fourth, m4, "-5", st.WAITING)
     other_chat = add(first, m1, "-7", st.IN_QUEUE)
+    # Transactional sends to the group: queued and waiting move, a claimed one stays;
+    # another bot's send to the same chat id is not this migration's.
+    tx_queued = add_delivery(db, app_uuid=app_uuid, message_id=m1, token="-5", status=st.IN_QUEUE)
+    tx_waiting = add_delivery(db, app_uuid=app_uuid, message_id=m1, token="-5", status=st.WAITING)
+    tx_claimed = add_delivery(db, app_uuid=app_uuid, message_id=m1, token="-5", status=st.SENDING)
+    r = client.post("/v1/apps", json={"botToken": new_bot_token(fake_telegram), "name": "Other"})
+    assert r.status_code == 201, r.text
+    other_bot = add_delivery(
+        db, app_uuid=r.json()["appUuid"], message_id=m1, token="-5", status=st.IN_QUEUE
+    )
     asyncio.run(SqlDeliveryStore(db).migrate_token(app_id(db, app_uuid), "-5", "-1005"))
     tokens = {r.id: r.token for r in delivery_rows(db)}
     assert tokens[queued] == tokens[waiting] == "-1005"
+    assert tokens[tx_queued] == tokens[tx_waiting] == "-1005"
     assert tokens[stays] == "-5"
-    assert tokens[claimed] == "-5"
+    assert tokens[claimed] == tokens[tx_claimed] == "-5"
     assert tokens[other_chat] == "-7"
+    assert tokens[other_bot] == "-5"
