@@ -16,10 +16,10 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from hushcast.core.config import Settings
 from hushcast.delivery.models import app_leases
 from tests.support.processes import start_worker, stop
 from tests.support.reliability import count_status, kill_loop, rows_of, setup_broadcast
@@ -49,7 +49,6 @@ def test_sigkill_at_random_moments_loses_nothing(
     assert sum(1 for n in report.sending_at_kill if n > 0) >= kills // 2, report.summary()
 
 
-@pytest.mark.serial  # times arrivals at the in-process fake to within half a second
 def test_sigterm_finishes_in_flight_records_outcomes_and_releases_lease(
     client: TestClient, fake_telegram: Any, db: Any, db_url: str
 ) -> None:
@@ -61,9 +60,9 @@ def test_sigterm_finishes_in_flight_records_outcomes_and_releases_lease(
     # A lease of 30 s: if SIGTERM did not release it, the next worker would wait 30 s.
     worker = start_worker(db_url, fake_telegram.base_url, lease_s=30)
     try:
-        # SIGTERM while at least 100 sends are in flight (arrived, not yet answered):
+        # SIGTERM while at least 200 sends are in flight (arrived, not yet answered):
         # waiting for answered ones instead let a slow start leave only a few in flight.
-        wait_for(lambda: log.arrivals - len(log.events) >= 100, timeout=60, interval=0.01)
+        wait_for(lambda: log.arrivals - len(log.events) >= 200, timeout=60, interval=0.01)
         term_at = time.monotonic()
         worker.send_signal(signal.SIGTERM)
         rc = worker.wait(timeout=20)
@@ -75,12 +74,18 @@ def test_sigterm_finishes_in_flight_records_outcomes_and_releases_lease(
     in_flight = sum(1 for e in events if e.arrived < term_at < e.answered)
     after_term = sum(1 for e in events if e.arrived > term_at)
     late = sum(1 for e in events if e.arrived > term_at + 0.5)
-    assert in_flight >= 50, in_flight  # SIGTERM really came with sends in flight
-    # It stops claiming at once: while it waits (about 1 s) for the answers to the
-    # sends in flight, nothing new goes out. (A worker that went on would send about
-    # 256 more in that second, as answers free its slots.)
+    assert in_flight >= 150, in_flight  # SIGTERM really came with sends in flight
+    # It stops sending at once: while it waits (about 1 s) for the answers to the sends
+    # in flight, nothing new goes out. (A worker that went on would send about as many
+    # more in that second as were in flight, as their answers free its slots.) What
+    # arrives after the signal was sent before it, and is counted, not timed: a send
+    # holds one of the worker's slots from before its check until its answer, so at
+    # most the slots less those in flight at the fake were still on their way. Their
+    # arrival times say little: a request reached the in-process fake of a loaded CI
+    # machine up to a second after it was sent (7 of 53 once, 14 of 23 another time).
     assert exited_at - term_at > 0.8
-    assert late == 0, (late, after_term)
+    slots = Settings.model_fields["worker_concurrency"].default
+    assert after_term <= slots - in_flight, (after_term, in_flight, late)
 
     # Every send that went out has its outcome recorded; nothing is left SENDING.
     received = Counter(str(m["chat_id"]) for m in fake_telegram.messages())
@@ -109,7 +114,8 @@ def test_sigterm_finishes_in_flight_records_outcomes_and_releases_lease(
     assert max(received.values()) == 1
     assert Counter(r.status for r in rows_of(db, bid)) == {"DELIVERED": len(tokens)}
     print(
-        f"\nSIGTERM with {in_flight} sends in flight, {after_term} arrived after it, "
+        f"\nSIGTERM with {in_flight} sends in flight, {after_term} arrived after it "
+        f"({late} more than 0.5 s after), "
         f"exit after {exited_at - term_at:.2f} s; 0 duplicates"
     )
 

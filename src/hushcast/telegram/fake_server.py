@@ -216,7 +216,11 @@ class FakeTelegramServer:
         self._closing = asyncio.Event()
         runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        # Telegram does not refuse connections; aiohttp's default backlog (128) did when
+        # a worker opened its 256 connections at once to an in-process fake on a busy
+        # machine (TcpExtListenOverflows), and each dropped SYN came back a second later,
+        # as a request arriving a second after it was sent.
+        site = web.TCPSite(runner, host, port, backlog=1024)
         try:
             await site.start()
         except BaseException:
