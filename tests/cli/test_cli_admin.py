@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -12,12 +11,13 @@ from fastapi.testclient import TestClient
 from hushcast.app import create_app
 from hushcast.core.config import Settings
 from hushcast.core.db import create_database
+from tests.support.processes import hushcast_command
 
 
 def run(args: list[str], db_url: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, HUSHCAST_DATABASE_URL=db_url)
     return subprocess.run(
-        [sys.executable, "-m", "hushcast.cli", *args],
+        hushcast_command(*args),
         env=env,
         capture_output=True,
         text=True,
@@ -57,7 +57,7 @@ def test_fake_telegram_command_serves_bot_api(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hushcast.cli", "fake-telegram", "--port", str(port)],
+        hushcast_command("fake-telegram", "--port", str(port)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

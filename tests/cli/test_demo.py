@@ -6,8 +6,9 @@ import os
 import re
 import socket
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.support.processes import hushcast_command
 
 
 def free_port() -> int:
@@ -23,9 +24,7 @@ def test_demo_runs_a_broadcast_and_exits(tmp_path: Path) -> None:
     env["COLUMNS"] = "200"
     proc = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "hushcast.cli",
+            *hushcast_command(),
             "demo",
             "--subscribers",
             "50",
@@ -68,9 +67,7 @@ def test_demo_fails_cleanly_when_the_port_is_taken(tmp_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HUSHCAST_")}
         proc = subprocess.run(
             [
-                sys.executable,
-                "-m",
-                "hushcast.cli",
+                *hushcast_command(),
                 "demo",
                 "--subscribers",
                 "5",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -22,7 +21,14 @@ from sqlalchemy import func, select
 
 from hushcast.contacts.models import app_tokens, contacts
 from hushcast.mute.models import mute_events, mutes
-from tests.support.processes import ensure_api, free_port, spawn_api, stop, subprocess_env
+from tests.support.processes import (
+    ensure_api,
+    free_port,
+    hushcast_command,
+    spawn_api,
+    stop,
+    subprocess_env,
+)
 from tests.support.service import new_bot
 
 IMPORT_SIZE = 10_000
@@ -118,7 +124,7 @@ def test_sigkill_during_bulk_requests_applies_each_whole_or_not_at_all(
     apis = [spawn_api(db_url, fake_telegram.base_url, p) for p in ports]
     try:
         key = subprocess.run(
-            [sys.executable, "-m", "hushcast.cli", "keys", "create", "--org", "x"],
+            hushcast_command("keys", "create", "--org", "x"),
             env=subprocess_env(db_url, fake_telegram.base_url),
             capture_output=True,
             check=True,

@@ -10,7 +10,6 @@ import pty
 import select as select_fd
 import stat
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,7 +29,7 @@ from hushcast.orgs.models import settings_kv
 from hushcast.orgs.service import SECRET_SETTING, authenticate, get_or_create_secret
 from hushcast.web import session as sess
 from tests.support.live import create_message
-from tests.support.processes import free_port
+from tests.support.processes import free_port, hushcast_command
 from tests.support.service import LiveService, new_bot_token
 from tests.support.waiting import wait_for
 from tests.support.web import csrf_of, mute_state, register, signed_in
@@ -47,7 +46,7 @@ def _serve(tmp_path: Path, stdout: Any) -> tuple[subprocess.Popen[bytes], int, d
         HUSHCAST_TELEGRAM_API_URL="http://127.0.0.1:9",
     )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hushcast.cli", "serve", "--no-worker", "--port", str(port)],
+        hushcast_command("serve", "--no-worker", "--port", str(port)),
         env=env,
         stdout=stdout,
         stderr=subprocess.PIPE,
