@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from hushcast.app import create_app
 from hushcast.core.config import Settings
 from hushcast.core.db import create_database
-from tests.support.processes import hushcast_command
+from tests.support.processes import free_port, hushcast_command
 
 
 def run(args: list[str], db_url: str) -> subprocess.CompletedProcess[str]:
@@ -48,14 +48,11 @@ def test_keys_lifecycle(tmp_path: Path) -> None:
 
 
 def test_fake_telegram_command_serves_bot_api(tmp_path: Path) -> None:
-    import socket
     import time
 
     import httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(
         hushcast_command("fake-telegram", "--port", str(port)),
         stdout=subprocess.DEVNULL,

@@ -8,14 +8,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from tests.support.processes import hushcast_command
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.support.processes import free_port, hushcast_command
 
 
 def test_demo_runs_a_broadcast_and_exits(tmp_path: Path) -> None:
