@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hushcast.cli_help import conventional_help
+from hushcast.core.collector import settle_after_start_up
 from hushcast.core.config import get_settings
 from hushcast.core.db import Database, create_database
 
@@ -188,8 +188,9 @@ def serve(
             )
     application = create_app(settings, run_worker=not no_worker, run_webhooks=not no_webhooks)
     # Start-up objects never become garbage: keep the cyclic GC's full collections
-    # (tens of ms, felt as latency spikes) to what requests create.
-    gc.freeze()
+    # (tens of ms, felt as latency spikes) to what requests create, and its young
+    # collections rare (core/collector.py).
+    settle_after_start_up()
     server = _announcing_server(
         uvicorn.Config(application, host=host, port=port, log_level=log_level, access_log=False)
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import signal
 import sys
 from types import FrameType
@@ -40,16 +39,17 @@ async def run_worker_process(settings: Settings, *, webhooks: bool = False) -> N
     ``webhooks``: the webhook dispatcher runs here too (by default API processes run it)."""
     import asyncio
 
+    from hushcast.core.collector import settle_after_start_up
     from hushcast.core.db import create_database
     from hushcast.core.migrate import upgrade
     from hushcast.delivery.supervisor import Worker  # here: this module loads first
 
     db = create_database(settings.database_url, pool_size=settings.db_pool_size)
     upgrade(db)
-    # Start-up objects (modules, SQLAlchemy metadata, ...) are never garbage: out of
-    # the cyclic GC, whose full collections over them paused the event loop for
-    # 60-80 ms, which bunched sends and lost pacing slots.
-    gc.freeze()
+    # Start-up objects out of the cyclic GC (its full collections over them paused the
+    # event loop for 60-80 ms, which bunched sends and lost pacing slots), and young
+    # collections rare enough that steady sending meets none (core/collector.py).
+    settle_after_start_up()
     # The database threads hand the GIL back to the event loop after 1 ms instead of
     # 5: the loop's dispatch times are what Telegram's flood window counts. (Only in
     # the worker's own process: set for the test suite's process, with its dozen
