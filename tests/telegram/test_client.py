@@ -386,6 +386,14 @@ async def test_retry_after_header_fallback_and_odd_answers() -> None:
             ),
             web.Response(status=200, text="<html>captive portal</html>"),
             web.Response(status=413, text="<html>Request Entity Too Large</html>"),
+            # Not UTF-8 (Latin-1 bytes): not a JSON answer, whatever it would decode to.
+            web.Response(
+                status=200, body=b'{"ok": true, "result": {"message_id": 7, "x": "\xe9"}}'
+            ),
+            web.Response(
+                status=400,
+                body='{"ok": false, "error_code": 400, "description": "Bad Request: чат"}'.encode(),
+            ),
         ]
     )
 
@@ -408,6 +416,10 @@ async def test_retry_after_header_fallback_and_odd_answers() -> None:
         too_large = await client.send_message(TOKEN, "1", "x")
         assert (too_large.ok, too_large.error_code, too_large.transport_error) == (False, 413, None)
         assert not too_large.is_retryable
+        latin1 = await client.send_message(TOKEN, "1", "x")
+        assert (latin1.ok, latin1.transport_error) == (False, "non-JSON response (HTTP 200)")
+        utf8 = await client.send_message(TOKEN, "1", "x")
+        assert (utf8.error_code, utf8.description) == (400, "Bad Request: чат")
     finally:
         await client.close()
         await runner.cleanup()
