@@ -17,6 +17,7 @@ from hushcast.delivery.sender import AppSender
 from hushcast.delivery.store import BotSettings
 from hushcast.delivery.testing import InMemoryDeliveryStore, InMemoryTelegram, drain
 from hushcast.telegram.client import SendResult
+from tests.support.cycles import cyclic_garbage
 
 pytestmark = pytest.mark.asyncio
 
@@ -56,6 +57,27 @@ async def test_every_row_is_delivered_once() -> None:
     assert sorted(s.chat_id for s in tg.sent) == sorted(str(1000 + i) for i in range(20))
     assert {r.status for r in store.rows.values()} == {st.DELIVERED}
     assert all(r.telegram_message_id for r in store.rows.values())
+
+
+async def test_sends_leave_no_reference_cycles() -> None:
+    """What a send creates is freed when its last reference goes: the worker runs its
+    cycle collector rarely (core/collector.py) and each run walks everything in
+    flight, so cyclic garbage per send would cost every send (BENCHMARKS.md, round
+    13). Values turned into text: that once left a closure cycle per value."""
+    text = "Hi %FIRSTNAME|you%: $data.get('n') $data.get('tags')"
+    params = json.dumps({"n": 41, "tags": ["a", 1, None]})
+    warm_store, warm_tg = setup(0, text)
+    for i in range(20):
+        warm_store.add_row(str(2000 + i), 1, 10, json_param=params)
+    await drain(sender(warm_store, warm_tg), warm_store)
+    store, tg = setup(0, text)
+    for i in range(300):
+        store.add_row(str(1000 + i), 1, 10, json_param=params)
+    with cyclic_garbage() as found:
+        await drain(sender(store, tg), store)
+    assert {m.text for m in tg.sent} == {"Hi you: 41 [a, 1, null]"}
+    assert len(tg.sent) == 300
+    assert found == []
 
 
 async def test_429_pauses_the_bot_and_the_row_is_sent_again() -> None:

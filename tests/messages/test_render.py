@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import time
 from types import SimpleNamespace
@@ -19,6 +18,7 @@ from hushcast.messages.render import (
     compile_message,
 )
 from hushcast.messages.template_values import MAX_DEPTH, MAX_VALUE_CHARS, java_str
+from tests.support.cycles import cyclic_garbage
 
 ANN = ContactData(
     first_name="Ann",
@@ -374,28 +374,6 @@ def test_java_str_forms_and_bounds() -> None:
     assert java_str("z" * MAX_VALUE_CHARS) == "z" * MAX_VALUE_CHARS
 
 
-def _hushcast_functions_in_garbage(work: Any, times: int) -> list[str]:
-    """The functions of hushcast's own code that ``work`` left in reference cycles
-    (found by the collector, not freed when their last reference went)."""
-    gc.collect()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        for _ in range(times):
-            work()
-        gc.collect()
-        found = [
-            o.__qualname__
-            for o in gc.garbage
-            if type(o).__name__ == "function" and o.__module__.startswith("hushcast")
-        ]
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
-    return found
-
-
 @pytest.mark.parametrize(
     "text",
     [
@@ -418,4 +396,7 @@ def test_rendering_a_recipient_leaves_no_reference_cycles(text: str) -> None:
     )
     params = json.dumps({"n": 41, "tags": ["a", {"b": [1, None, True]}]})
     assert template.render(ANN, params).text
-    assert _hushcast_functions_in_garbage(lambda: template.render(ANN, params), 50) == []
+    with cyclic_garbage() as found:
+        for _ in range(50):
+            template.render(ANN, params)
+    assert found == []
