@@ -173,11 +173,27 @@ def bench_plan_and_send(
     log(f"  mute leak: {leak}")
 
     deadline = n / 500 + 300  # generous: 429 pauses slow the whole send
-    wait_for(
-        lambda: stack.scalar("SELECT status FROM broadcasts WHERE id = :b", b=bid) == "FINISHED",
-        deadline,
-        1.0,
-    )
+    # When the 429s came (first seen by this poll, once a second), not only how many:
+    # round 13 met 19 in one run and none in the next, and the counts could not say
+    # whether they came in one burst, at the start or in the middle of the send.
+    bursts: list[dict[str, Any]] = []
+    seen_429 = 0
+
+    def finished() -> bool:
+        nonlocal seen_429
+        fake = stack.fake_stats()
+        if fake["rate_limited"] > seen_429:
+            bursts.append(
+                {
+                    "seen_at_s": round(time.monotonic() - t_first, 1),
+                    "new_429s": fake["rate_limited"] - seen_429,
+                    "accepted": fake["accepted"],
+                }
+            )
+            seen_429 = fake["rate_limited"]
+        return stack.scalar("SELECT status FROM broadcasts WHERE id = :b", b=bid) == "FINISHED"
+
+    wait_for(finished, deadline, 1.0)
     send_s = time.monotonic() - t_first
     hwm = proc_status(worker.pid, "VmHWM")
     rss.stop()
@@ -206,6 +222,7 @@ def bench_plan_and_send(
         "fake_stats": stats,
         "send_s": round(send_s, 2),
         "pause_upper_bound_fraction": pause_bound,
+        "bursts_of_429": bursts,
         "outcomes": counts,
         "worker_rss_peak_sampled_mb": round(send_peak, 1),
         "worker_vmhwm_mb": round(hwm, 1),
