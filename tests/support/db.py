@@ -25,6 +25,10 @@ def pg_admin() -> Any:
 # test cost more than most tests. Each test starts from empty tables instead.
 _databases: dict[str, Database] = {}
 
+# Tables with more rows than this (as PostgreSQL's statistics last counted them, live or
+# dead) are truncated by wipe() instead of deleted from.
+_TRUNCATE_ABOVE_ROWS = 5_000
+
 
 def shared_database(url: str) -> Database:
     if url not in _databases:
@@ -41,8 +45,32 @@ def wipe(db: Database) -> None:
             # Ids start at 1 again, as RESTART IDENTITY does below (tables use AUTOINCREMENT).
             conn.execute(text("DELETE FROM sqlite_sequence"))
         else:
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # DELETEs, not one TRUNCATE of every table: TRUNCATE gives each table and
+            # index a new file, 160-220 ms for these 30 tables on every PostgreSQL test,
+            # against 2.5 ms for DELETEs of the few rows a test leaves. A table that grew
+            # large (a bulk or benchmark-sized test) is truncated, so that no later test
+            # scans its dead rows.
+            large = [
+                f'"{name}"'
+                for (name,) in conn.execute(
+                    text(
+                        "SELECT relname FROM pg_stat_user_tables"
+                        " WHERE n_live_tup + n_dead_tup > :rows"
+                    ),
+                    {"rows": _TRUNCATE_ABOVE_ROWS},
+                )
+                if name in {t.name for t in tables}
+            ]
+            if large:
+                conn.execute(text(f"TRUNCATE {', '.join(large)} CASCADE"))
+            for table in reversed(tables):
+                conn.execute(table.delete())
+            # Ids start at 1 again (what TRUNCATE ... RESTART IDENTITY did).
+            conn.execute(
+                text(
+                    "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c WHERE c.relkind = 'S'"
+                )
+            )
 
 
 def dispose_shared_databases() -> None:
