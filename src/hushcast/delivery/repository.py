@@ -328,12 +328,16 @@ def _contact(r: Any, contact_id: int | None = None) -> ContactData:
     )
 
 
+# Built once, as the other statements every claim runs (policy_repository._RELEASE_DUE).
+_RUNNING_BROADCASTS = (
+    select(broadcasts.c.id)
+    .where(broadcasts.c.app_id == bindparam("app_id"), broadcasts.c.status == st.B_RUNNING)
+    .order_by(broadcasts.c.id)
+)
+
+
 def running_broadcasts(conn: Connection, app_id: int) -> list[int]:
-    rows = conn.execute(
-        select(broadcasts.c.id)
-        .where(broadcasts.c.app_id == app_id, broadcasts.c.status == st.B_RUNNING)
-        .order_by(broadcasts.c.id)
-    )
+    rows = conn.execute(_RUNNING_BROADCASTS, {"app_id": app_id})
     return [int(r[0]) for r in rows]
 
 

@@ -89,23 +89,25 @@ def failed_events(conn: Connection, webhook_id: int, limit: int) -> list[Any]:
 # -- who listens (read in the transaction that records the events) ----------------
 
 
-def subscriptions_for_app(conn: Connection, app_id: int) -> tuple[int | None, str, list[Any]]:
-    """(organisation id, app uuid, [(webhook id, events)]) of the app's active webhooks."""
-    rows = list(
-        conn.execute(
-            select(apps.c.organization_id, apps.c.uuid, webhooks.c.id, webhooks.c.events)
-            .select_from(
-                apps.outerjoin(
-                    webhooks,
-                    and_(
-                        webhooks.c.organization_id == apps.c.organization_id,
-                        webhooks.c.active.is_(True),
-                    ),
-                )
-            )
-            .where(apps.c.id == app_id)
+# Built once: the worker runs it with every outcome write.
+_SUBSCRIPTIONS_BY_APP = (
+    select(apps.c.organization_id, apps.c.uuid, webhooks.c.id, webhooks.c.events)
+    .select_from(
+        apps.outerjoin(
+            webhooks,
+            and_(
+                webhooks.c.organization_id == apps.c.organization_id,
+                webhooks.c.active.is_(True),
+            ),
         )
     )
+    .where(apps.c.id == bindparam("app_id"))
+)
+
+
+def subscriptions_for_app(conn: Connection, app_id: int) -> tuple[int | None, str, list[Any]]:
+    """(organisation id, app uuid, [(webhook id, events)]) of the app's active webhooks."""
+    rows = list(conn.execute(_SUBSCRIPTIONS_BY_APP, {"app_id": app_id}))
     if not rows:
         return None, "", []
     subs = [(int(r[2]), str(r[3])) for r in rows if r[2] is not None]
