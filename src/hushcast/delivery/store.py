@@ -199,11 +199,7 @@ class SqlDeliveryStore:
             now = utcnow()
             # Parked rows whose moment came (quiet hours over, local time, mute expired,
             # hold deadline) join the queue first: an index probe when there are none.
-            # Not before a claim of transactional rows only: those run every poll while
-            # the sender's buffer is full of broadcast rows, and the claims that refill
-            # that buffer release them.
-            if not transactional_only:
-                holds.release_due(conn, app_id, now)
+            holds.release_due(conn, app_id, now)
             running = [] if transactional_only else repo.running_broadcasts(conn, app_id)
             rows = repo.claim_with_contacts(
                 conn, app_id, running, limit, now, now + timedelta(seconds=lease_s)
