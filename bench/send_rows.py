@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.stack import RssSampler, Stack, cpu_seconds, log, proc_status
+from bench.stack import RssSampler, Stack, cpu_seconds, log, proc_status, thread_cpu_seconds
 from sqlalchemy import DateTime, bindparam, text
 from tests.support.waiting import wait_for
 
@@ -39,13 +39,20 @@ def measure_rate(
     time.sleep(warmup)
     pid = stack.worker.pid if stack.worker is not None else None
     cpu0 = cpu_seconds(pid) if pid else 0.0
+    threads0 = thread_cpu_seconds(pid) if pid else {}
     s0, t0 = stack.fake_stats(), time.monotonic()
     if during is not None:
         threading.Timer(min(3.0, window / 3), during).start()
     time.sleep(window)
     s1, t1 = stack.fake_stats(), time.monotonic()
     cpu = cpu_seconds(pid) - cpu0 if pid else 0.0
+    threads1 = thread_cpu_seconds(pid) if pid else {}
     counted = s1[counter] - s0[counter]
+    # The event loop's thread apart from the database threads (claims, checks, outcome
+    # writes, planning): round 14 found the second costing two to three times as much per
+    # send at the paid rate as in the raw run.
+    main = threads1.get(pid, 0.0) - threads0.get(pid, 0.0) if pid else 0.0
+    others = sum(t - threads0.get(tid, 0.0) for tid, t in threads1.items() if tid != pid)
     return {
         "rate": counted / (t1 - t0),
         "counter": counter,
@@ -54,6 +61,12 @@ def measure_rate(
         "requests": s1["requests"] - s0["requests"],
         "rate_limited": s1["rate_limited"],
         "worker_cpu_ms_per_1000": round(1e6 * cpu / counted, 1) if pid and counted else None,
+        "worker_loop_thread_ms_per_1000": round(1e6 * main / counted, 1)
+        if pid and counted
+        else None,
+        "worker_other_threads_ms_per_1000": round(1e6 * others / counted, 1)
+        if pid and counted
+        else None,
     }
 
 

@@ -60,6 +60,24 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds of each of the process's threads, by thread id (the main thread's id is
+    the process id); threads that ended since are not counted."""
+    out: dict[int, float] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                parts = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(tid)] = (int(parts[11]) + int(parts[12])) / CLK_TCK
+    return out
+
+
 class Proc:
     def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
         self.name = name
