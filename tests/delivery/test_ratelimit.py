@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 
 import pytest
 
@@ -311,28 +312,38 @@ def test_a_slower_answer_moves_the_send_to_when_it_probably_arrived() -> None:
     assert list(p.sent) == [0.0, 0.002, 0.031]
 
 
-def _send_through_a_stall(measure: bool, stall_s: float = 0.05) -> list[float]:
-    """Paid tier, 1 ms loop, 100 ms latency. At t=101 the receiving end stalls for
-    ``stall_s``: the requests that left meanwhile arrive together when it resumes.
-    Returns the arrival times; ``measure``: the answers go to Pacer.answered."""
-    p = Pacer(1000, safety=0.985)
-    p.STARTUP_FACTOR = 1.0  # the stall, not the start (see the start-up tests)
+def _send_measured(
+    pacer: Pacer, until: float, arrival: Callable[[float], float], measure: bool = True
+) -> list[float]:
+    """Paid tier from t=100, 1 ms loop, 100 ms latency: each send dispatched at t reaches
+    the receiving end at ``arrival(t)`` and is answered 100 ms after that. Returns the
+    arrival times; ``measure``: the answers go to Pacer.answered."""
     arrivals: list[float] = []
     answers: list[tuple[float, float, float]] = []  # (answered at, stamp, took)
     t = 100.0
-    while t < 104.0:
+    while t < until:
         while measure and answers and answers[0][0] <= t:
             at, stamp, took = heapq.heappop(answers)
-            p.answered(stamp, took, at)
-        n = p.take(t, 1000)
+            pacer.answered(stamp, took, at)
+        n = pacer.take(t, 1000)
         if n:
-            p.dispatched(n, n, t)
-            arrived = 101.0 + stall_s if 101.0 <= t < 101.0 + stall_s else t
+            pacer.dispatched(n, n, t)
+            arrived = arrival(t)
             arrivals.extend([arrived] * n)
             for _ in range(n):
                 heapq.heappush(answers, (arrived + 0.1, t, arrived + 0.1 - t))
         t += 0.001
     return arrivals
+
+
+def _send_through_a_stall(measure: bool, stall_s: float = 0.05) -> list[float]:
+    """At t=101 the receiving end stalls for ``stall_s``: the requests that left
+    meanwhile arrive together when it resumes."""
+    p = Pacer(1000, safety=0.985)
+    p.STARTUP_FACTOR = 1.0  # the stall, not the start (see the start-up tests)
+    return _send_measured(
+        p, 104.0, lambda t: 101.0 + stall_s if 101.0 <= t < 101.0 + stall_s else t, measure
+    )
 
 
 def test_measured_delays_keep_a_stalls_backlog_inside_telegrams_window() -> None:
@@ -362,28 +373,13 @@ def test_stamps_stay_sorted_when_sends_of_a_group_leave_late() -> None:
 
 
 def _start_with_late_first_arrivals(startup_factor: float) -> list[float]:
-    """Paid tier from idle, 1 ms loop, 100 ms latency, the answers measured. The sends of
-    the first 0.2 s arrive late, the first by 45 ms and less and less after it (new
-    connections: round 14 measured 3-52 ms in the first 0.2 s, 2-6 ms later); the
-    first answers are the slowest, so the measured delays have no baseline for them."""
+    """From idle, the answers measured. The sends of the first 0.2 s arrive late, the
+    first by 45 ms and less and less after it (new connections: round 14 measured 3-52 ms
+    in the first 0.2 s, 2-6 ms later); the first answers are the slowest, so the
+    measured delays have no baseline for them."""
     p = Pacer(1000, safety=0.985)
     p.STARTUP_FACTOR = startup_factor
-    arrivals: list[float] = []
-    answers: list[tuple[float, float, float]] = []
-    t = 100.0
-    while t < 106.0:
-        while answers and answers[0][0] <= t:
-            at, stamp, took = heapq.heappop(answers)
-            p.answered(stamp, took, at)
-        n = p.take(t, 1000)
-        if n:
-            p.dispatched(n, n, t)
-            arrived = t + max(0.0, 0.045 - (t - 100.0) * 0.2)
-            arrivals.extend([arrived] * n)
-            for _ in range(n):
-                heapq.heappush(answers, (arrived + 0.1, t, arrived + 0.1 - t))
-        t += 0.001
-    return arrivals
+    return _send_measured(p, 106.0, lambda t: t + max(0.0, 0.045 - (t - 100.0) * 0.2))
 
 
 def test_a_start_holds_the_limit_when_the_first_sends_arrive_late() -> None:
