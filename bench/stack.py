@@ -51,11 +51,16 @@ def proc_status(pid: int, field: str) -> float:
     return 0.0
 
 
+def _stat_cpu_seconds(path: str) -> float:
+    """User plus system CPU seconds from a /proc .../stat file (OSError if it is gone)."""
+    with open(path) as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / CLK_TCK
+
+
 def cpu_seconds(pid: int) -> float:
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            parts = f.read().rsplit(")", 1)[1].split()
-        return (int(parts[11]) + int(parts[12])) / CLK_TCK
+        return _stat_cpu_seconds(f"/proc/{pid}/stat")
     except OSError:
         return 0.0
 
@@ -70,11 +75,9 @@ def thread_cpu_seconds(pid: int) -> dict[int, float]:
         return out
     for tid in tids:
         try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                parts = f.read().rsplit(")", 1)[1].split()
+            out[int(tid)] = _stat_cpu_seconds(f"/proc/{pid}/task/{tid}/stat")
         except OSError:
             continue
-        out[int(tid)] = (int(parts[11]) + int(parts[12])) / CLK_TCK
     return out
 
 

@@ -28,7 +28,7 @@ def _fill(db: Database, app: int, rows: int) -> list[tuple[int, str]]:
     with db.transaction() as conn:
         # Empty as on a new install: wipe() deletes rows, which leaves pages behind, and
         # statistics of a queue with pages but no rows are another state (see
-        # docs/reliability.md, "Known limits").
+        # docs/reliability.md, "Not covered").
         conn.execute(text("TRUNCATE deliveries CASCADE"))
         conn.execute(text("ANALYZE deliveries"))
     with db.transaction() as conn:

@@ -42,7 +42,7 @@ def wipe(db: Database) -> None:
         if db.is_sqlite:
             for table in reversed(tables):
                 conn.execute(table.delete())
-            # Ids start at 1 again, as RESTART IDENTITY does below (tables use AUTOINCREMENT).
+            # Ids start at 1 again, as the sequences' reset does below (tables use AUTOINCREMENT).
             conn.execute(text("DELETE FROM sqlite_sequence"))
         else:
             # DELETEs, not one TRUNCATE of every table: TRUNCATE gives each table and
@@ -50,6 +50,7 @@ def wipe(db: Database) -> None:
             # against 2.5 ms for DELETEs of the few rows a test leaves. A table that grew
             # large (a bulk or benchmark-sized test) is truncated, so that no later test
             # scans its dead rows.
+            names = {t.name for t in tables}
             large = [
                 f'"{name}"'
                 for (name,) in conn.execute(
@@ -59,7 +60,7 @@ def wipe(db: Database) -> None:
                     ),
                     {"rows": _TRUNCATE_ABOVE_ROWS},
                 )
-                if name in {t.name for t in tables}
+                if name in names
             ]
             if large:
                 conn.execute(text(f"TRUNCATE {', '.join(large)} CASCADE"))
