@@ -21,7 +21,7 @@ from hushcast.bots.models import apps
 from hushcast.core.config import Settings
 from hushcast.core.db import Database
 from hushcast.core.timeutil import utcnow
-from hushcast.delivery import repository as delivery_repo
+from hushcast.delivery import lease_repository
 from hushcast.delivery.models import app_leases
 from hushcast.mute.fence import SEND_MARGIN_S, fence_s
 from tests.support.service import bearer, new_bot_token
@@ -159,9 +159,9 @@ def test_is_sending_by_id_and_by_uuid(db: Database, client: TestClient, fake_tel
         with db.read() as conn:
             now = utcnow()
             return (
-                delivery_repo.is_sending(conn, now, app_id=app_id),
-                delivery_repo.is_sending(conn, now, org_id=org_id, app_uuid=app_uuid),
-                delivery_repo.is_sending(conn, now, org_id=org_id + 1000, app_uuid=app_uuid),
+                lease_repository.is_sending(conn, now, app_id=app_id),
+                lease_repository.is_sending(conn, now, org_id=org_id, app_uuid=app_uuid),
+                lease_repository.is_sending(conn, now, org_id=org_id + 1000, app_uuid=app_uuid),
             )
 
     assert sending() == (False, False, False)

@@ -19,6 +19,7 @@ from hushcast.broadcasts import planner
 from hushcast.core.db import Database
 from hushcast.core.timeutil import utcnow
 from hushcast.delivery import holds, policy_facts
+from hushcast.delivery import lease_repository as leases
 from hushcast.delivery import repository as repo
 from hushcast.delivery.decide import PreSendState
 from hushcast.delivery.job import Job
@@ -159,7 +160,7 @@ class SqlDeliveryStore:
     async def renew_lease(self, app_id: int, worker_id: str, lease_s: float) -> bool:
         def renew(conn: Any) -> bool:
             now = utcnow()
-            held, _, _ = repo.acquire_lease(
+            held, _, _ = leases.acquire_lease(
                 conn, app_id, worker_id, now, now + timedelta(seconds=lease_s)
             )
             return held
@@ -167,10 +168,10 @@ class SqlDeliveryStore:
         return bool(await self._write(renew))
 
     async def release_lease(self, app_id: int, worker_id: str) -> None:
-        await self._write(repo.release_lease, app_id, worker_id)
+        await self._write(leases.release_lease, app_id, worker_id)
 
     async def set_paused_until(self, app_id: int, until: datetime) -> None:
-        await self._write(repo.set_paused_until, app_id, until)
+        await self._write(leases.set_paused_until, app_id, until)
 
     async def plan(self, app_id: int, batch_size: int) -> bool:
         def plan(conn: Any) -> tuple[bool, bool]:

@@ -28,7 +28,7 @@ from typing import Any
 from hushcast.core.config import Settings
 from hushcast.core.db import Database
 from hushcast.core.timeutil import utcnow
-from hushcast.delivery import repository as repo
+from hushcast.delivery import lease_repository as leases
 from hushcast.delivery.sender import AppSender
 from hushcast.delivery.slots import SendSlots
 from hushcast.delivery.store import SqlDeliveryStore
@@ -197,17 +197,19 @@ class Worker:
 
     def _discover(self) -> list[int]:
         with self.db.read() as conn:
-            return repo.apps_with_work(conn, utcnow())
+            return leases.apps_with_work(conn, utcnow())
 
     def _acquire(self, app_id: int) -> tuple[bool, datetime | None]:
         with self.db.transaction() as conn:
             now = utcnow()
             until = now + timedelta(seconds=self.settings.worker_lease_s)
-            held, taken_over, paused = repo.acquire_lease(conn, app_id, self.worker_id, now, until)
+            held, taken_over, paused = leases.acquire_lease(
+                conn, app_id, self.worker_id, now, until
+            )
             if held:
                 # Whatever is SENDING for this bot now was left by a dead or
                 # stopped holder (or by this worker's earlier sender).
-                n = repo.requeue_abandoned(conn, app_id)
+                n = leases.requeue_abandoned(conn, app_id)
                 if n:
                     log.info("app %s: %d abandoned rows back in the queue", app_id, n)
             del taken_over

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from hushcast.core.config import Settings
 from hushcast.core.timeutil import utcnow
-from hushcast.delivery import repository as delivery_repo
+from hushcast.delivery import lease_repository
 
 # The check's read, the dispatch of its group and the request's way to Telegram.
 SEND_MARGIN_S = 0.05
@@ -44,7 +44,7 @@ def wait_after_mute(
     """Seconds the answer to a mute written in ``conn`` waits once committed: the fence
     while a worker holds the bot's lease (by id, or the organisation's app by uuid),
     otherwise none."""
-    sending = delivery_repo.is_sending(
+    sending = lease_repository.is_sending(
         conn, utcnow(), app_id=app_id, org_id=org_id, app_uuid=app_uuid
     )
     return wait_if(settings, sending)

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, text
 from sqlalchemy.dialects import sqlite
 
+from hushcast.delivery import lease_repository
 from hushcast.delivery import policy_repository as policy_repo
-from hushcast.delivery import repository as delivery_repo
 from hushcast.mute.models import mute_events, mutes
 from hushcast.webhooks import repository as webhooks_repo
 
@@ -175,7 +175,7 @@ _PG_MUTE_BY_UUID = _driver_sql(
         _BY_UUID,
         f"), released AS ({policy_repo.RELEASE_HELD_CTE_PG})"
         " SELECT app.id, (SELECT count(*) FROM released),"
-        f" {delivery_repo.SENDING_PROBE_PG}, {webhooks_repo.SUBSCRIBED_PROBE_PG} FROM app",
+        f" {lease_repository.SENDING_PROBE_PG}, {webhooks_repo.SUBSCRIBED_PROBE_PG} FROM app",
     )[0],
 )
 
@@ -208,7 +208,7 @@ def apply_mute_by_uuid(
     chats = [str(t) for t in tokens]
     released = policy_repo.release_held(conn, chats, now, org_id=org_id, app_uuid=app_uuid)
     app_id = policy_repo.held_app_of_uuid(conn, org_id, app_uuid) if released else None
-    sending = delivery_repo.is_sending(conn, now, org_id=org_id, app_uuid=app_uuid)
+    sending = lease_repository.is_sending(conn, now, org_id=org_id, app_uuid=app_uuid)
     # The subscriptions are read by the webhook outbox itself.
     return MuteWritten(released, app_id, sending, subscribed=True)
 
