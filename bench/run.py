@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -45,6 +46,10 @@ def main() -> int:
     )
     parser.add_argument("--no-markdown", action="store_true", help="do not rewrite BENCHMARKS.md")
     args = parser.parse_args()
+    # A SIGTERM (`timeout`, a CI job's end) unwinds like Ctrl-C, so the finally below
+    # stops the processes and drops the benchmark's PostgreSQL databases: killed
+    # outright, a run left its database (and its rows) behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     OUT.mkdir(parents=True, exist_ok=True)
     only = {s for s in args.only.split(",") if s} or {"mute", "plan", "free", "raw", "realistic"}
     quick = args.quick
