@@ -175,7 +175,9 @@ def _send_with_late_wakes(seed: int) -> tuple[list[float], float]:
     """The paid tier's send loop as measured in a paid run (BENCHMARKS.md round 15): it
     wakes every 10 ms, 1 wake in 10 late by 12 ms on average (a busy event loop), checks
     each group for 2-6 ms and sends what the window has room for; arrivals 0-4 ms after
-    the send. Returns the arrival times and the rate from the 5th second on."""
+    the send. Returns the arrival times and the rate from the 5th second on. (Not
+    simulate_checked: it takes slots every millisecond while a check is pending, and
+    here the takes themselves come late.)"""
     rng = random.Random(seed)
     p = Pacer(1000, safety=0.985)
     arrivals: list[float] = []
