@@ -228,7 +228,7 @@ async def test_pause_stops_the_sends_and_resume_finishes_them() -> None:
     await asyncio.wait_for(paused.wait(), 10)
     # Wait until every claimed row is either sent or back in the queue.
     for _ in range(2000):
-        if not any(r.status == st.SENDING for r in store.rows.values()) and not s.buffer:
+        if not any(r.status == st.SENDING for r in store.rows.values()) and not s.queue:
             break
         await asyncio.sleep(0.005)
     at_pause = len(tg.sent)

@@ -1,25 +1,22 @@
-"""One bot's sender: its buffer of claimed rows, the pacing loop, check-and-send.
+"""One bot's sender: the pacing loop, check-and-send, and applying decisions.
 
 The sender owns no rule: the pre-send check and Telegram's answers become decisions in
-``delivery/decide.py``, personalisation is ``delivery/personalize.py``, outcomes are
-written by ``delivery/outbox.py``, and every read and write goes through the
-``DeliveryStore`` it is given (``delivery/store.py``). What stays here is when things
-happen: claims, planning and flushes as background chores, slots from the pacer, the
-per-chat limits, requests in flight.
+``delivery/decide.py``; a group's check and personalisation are
+``delivery/group_check.py``, the claimed rows and the per-chat limits
+``delivery/send_queue.py``, the background claims, planning and flushes
+``delivery/chores.py``, outcomes are written by ``delivery/outbox.py``, and every read
+and write goes through the ``DeliveryStore`` it is given (``delivery/store.py``). What
+stays here is when things happen: slots from the pacer, the check's freshness at the
+dispatch, requests in flight, and what each decision does to the queue and the bot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import functools
-import heapq
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,14 +24,17 @@ from hushcast.core.config import Settings
 from hushcast.core.timeutil import utcnow
 from hushcast.delivery import decide, metrics
 from hushcast.delivery import status as st
-from hushcast.delivery.caps import InFlightCaps, Snapshot
-from hushcast.delivery.decide import Action, Decision, PreSendState
+from hushcast.delivery.caps import InFlightCaps
+from hushcast.delivery.chores import Chores
+from hushcast.delivery.decide import Action, Decision
+from hushcast.delivery.group_check import Checked, GroupChecker
 from hushcast.delivery.job import Job, outcome
 from hushcast.delivery.outbox import Outbox, RepeatedErrors
-from hushcast.delivery.personalize import Personalizer, RenderFailure
+from hushcast.delivery.personalize import Personalizer
 from hushcast.delivery.ratelimit import ChatLimiter, Pacer
+from hushcast.delivery.send_queue import SendQueue
 from hushcast.delivery.slots import SendSlots
-from hushcast.delivery.store import BotSettings, CheckItem, DeliveryStore
+from hushcast.delivery.store import BotSettings, DeliveryStore
 from hushcast.messages.render import RenderedMessage
 from hushcast.telegram.client import SendResult, TelegramClient
 
@@ -51,21 +51,6 @@ CHECK_FAILED_PAUSE_S = 0.5
 # window) is sent after this many checks: its last check is then the last thing before
 # its requests, and checking once more could not be any fresher.
 MAX_RECHECKS = 3
-
-
-@dataclass
-class _Checked:
-    """A row that passed its pre-send check, rendered for the message version it saw."""
-
-    job: Job
-    rendered: RenderedMessage
-    version: Any
-
-
-@dataclass(order=True)
-class _Deferred:
-    ready_at: float
-    job: Job = field(compare=False)
 
 
 class AppSender:
@@ -89,8 +74,8 @@ class AppSender:
         self.app_id = app_id
         self.worker_id = worker_id
         self.stopping = False
-        self.buffer: deque[Job] = deque()
-        self.deferred: list[_Deferred] = []
+        self.chats = ChatLimiter(1.0, 20.0)
+        self.queue = SendQueue(self.chats)
         self.inflight: set[asyncio.Task[None]] = set()
         self.checks: set[asyncio.Task[None]] = set()
         # Shared by every sender of the worker (supervisor.py); one of its own otherwise.
@@ -101,12 +86,17 @@ class AppSender:
         # Sends let through under a frequency cap, until their outcome is written.
         self.caps = InFlightCaps()
         self.outbox = Outbox(store, app_id, self.errors, on_recorded=self.caps.recorded)
-        self.personalizer = Personalizer(
-            store.load_message,
-            load_translations=store.load_translations,
-            click_tracking=settings.click_tracking,
-            public_url=settings.public_url,
-            secret=secret,
+        self.checker = GroupChecker(
+            store,
+            app_id,
+            self.caps,
+            Personalizer(
+                store.load_message,
+                load_translations=store.load_translations,
+                click_tracking=settings.click_tracking,
+                public_url=settings.public_url,
+                secret=secret,
+            ),
         )
         self.paused_until_mono = 0.0
         if paused_until is not None:
@@ -115,11 +105,10 @@ class AppSender:
                 self.paused_until_mono = time.monotonic() + remaining
         self.sent = 0
         self.rate_limited = 0
-        self.chores: dict[str, asyncio.Task[None]] = {}
+        self.chores = Chores(self.errors, f"app {app_id}")
         self.planning = True
         self.claim_exhausted_at = 0.0
         self.pacer = Pacer(1.0)
-        self.chats = ChatLimiter(1.0, 20.0)
         self.bot_token = ""
         self.bot_label = str(app_id)
         self.paid = False
@@ -178,35 +167,36 @@ class AppSender:
                 self._apply_settings(bot)
             # Database chores run beside the sends, one of each kind at a time, so
             # a slow write never stalls the pacing of the next sends.
-            if now - last_flush >= OUTCOME_FLUSH_S and self._chore_free("flush"):
-                self._chore("flush", self._flush_chore())
+            chores = self.chores
+            if now - last_flush >= OUTCOME_FLUSH_S and not chores.is_running("flush"):
+                chores.start("flush", self._flush_chore())
                 last_flush = now
-            if (self.planning or now - last_plan_check > 1.0) and self._chore_free("plan"):
-                self._chore("plan", self._plan_chore())
+            if (self.planning or now - last_plan_check > 1.0) and not chores.is_running("plan"):
+                chores.start("plan", self._plan_chore())
                 last_plan_check = now
-            if self._chore_free("claim"):
+            if not chores.is_running("claim"):
                 if (
-                    len(self.buffer) < claim_size // 2
+                    len(self.queue) < claim_size // 2
                     and now - self.claim_exhausted_at > self.settings.worker_poll_s
                 ):
-                    self._chore(
-                        "claim", self._claim_chore(claim_size - len(self.buffer), claim_size)
+                    chores.start(
+                        "claim", self._claim_chore(claim_size - len(self.queue), claim_size)
                     )
                     last_tx_claim = now
                 elif now - last_tx_claim > self.settings.worker_poll_s:
                     # Transactional messages go before the broadcast rows already
                     # buffered, so look for them even while the buffer is full.
-                    self._chore("claim", self._claim_chore(TX_CLAIM, 0, True))
+                    chores.start("claim", self._claim_chore(TX_CLAIM, 0, True))
                     last_tx_claim = now
-            self._release_deferred(now)
+            self.queue.release_ready(now)
 
-            if not self.buffer:
+            if not self.queue:
                 if (
                     not self.inflight
                     and not self.checks
                     and not self.planning
-                    and not self.deferred
-                    and not self.chores
+                    and not self.queue.waiting
+                    and not chores
                 ):
                     if now - last_finish_check > 0.5:
                         await self.outbox.flush()
@@ -227,8 +217,8 @@ class AppSender:
                 await asyncio.sleep(min(self.paused_until_mono - now, 0.5))
                 continue
             if self.outbox.unrecorded >= max_unrecorded:
-                if self._chore_free("flush"):
-                    self._chore("flush", self._flush_chore())
+                if not chores.is_running("flush"):
+                    chores.start("flush", self._flush_chore())
                     last_flush = now
                 await asyncio.sleep(GROUP_TICK_S)
                 continue
@@ -240,23 +230,13 @@ class AppSender:
             if self.slots.free <= 0:
                 await self.slots.wait_free(0.05)
                 continue
-            wanted = min(len(self.buffer), MAX_GROUP, self.slots.free)
+            wanted = min(len(self.queue), MAX_GROUP, self.slots.free)
             n = self.pacer.take(now, wanted)
             if n == 0:
                 await asyncio.sleep(max(GROUP_TICK_S, min(self.pacer.wait_time(now), 0.05)))
                 continue
             self.slots.take(n)
-            group: list[Job] = []
-            while self.buffer and len(group) < n:
-                job = self.buffer.popleft()
-                ready = self.chats.ready_at(job.token, now)
-                if ready > now:
-                    heapq.heappush(self.deferred, _Deferred(ready, job))
-                    continue
-                # Reserve the chat's slot now, so a second row for the same chat
-                # in this group waits its turn.
-                self.chats.record(job.token, now)
-                group.append(job)
+            group = self.queue.take(n, now)
             self.slots.give(n - len(group))
             # The check runs beside the loop: the next group's slots are taken on
             # time while this one waits for the database, and this group is sent
@@ -279,12 +259,12 @@ class AppSender:
         is not sent gives its slot back here, a sent one when Telegram has answered.
         """
         owned = len(group)
-        # Rows neither sent nor settled: those go back to the buffer if a check fails.
+        # Rows neither sent nor settled: those go back to the queue if a check fails.
         pending = group
         try:
-            checked: list[_Checked] = []
+            checked: list[Checked] = []
             try:
-                checked, answered = await self._check(group)
+                checked, answered = await self.checker.check(group, self._apply)
                 pending = [c.job for c in checked]
                 # A check is trusted for worker_check_window_s after its query answered:
                 # if rendering (a slow template) or a busy loop made the group later than
@@ -309,7 +289,7 @@ class AppSender:
                         rechecks += 1
                         self.rechecks += 1
                         metrics.RECHECKS.inc()
-                        checked, answered = await self._check(pending, checked)
+                        checked, answered = await self.checker.check(pending, self._apply, checked)
                         pending = [c.job for c in checked]
                         continue
                     if room >= len(checked):
@@ -324,7 +304,7 @@ class AppSender:
             except Exception as exc:
                 # The database is unreachable (nothing a row does gets here: see
                 # _check): the rows stay claimed and go back to the front of the
-                # buffer; the bot pauses briefly before retrying.
+                # queue; the bot pauses briefly before retrying.
                 self.errors.report(
                     f"app {self.app_id}: pre-send check", "pre-send check failed", exc
                 )
@@ -333,7 +313,7 @@ class AppSender:
                     self.caps.discard(job.id)
                 # Not the rows the first check settled (their outcome is in the outbox):
                 # only those still waiting for their send go back.
-                self.buffer.extendleft(reversed(pending))
+                self.queue.put_back(pending)
                 self.paused_until_mono = max(
                     self.paused_until_mono, time.monotonic() + CHECK_FAILED_PAUSE_S
                 )
@@ -343,17 +323,17 @@ class AppSender:
         finally:
             self.slots.give(owned)
 
-    def _dispatch(self, checked: list[_Checked], taken: int, taken_at: float) -> int:
+    def _dispatch(self, checked: list[Checked], taken: int, taken_at: float) -> int:
         """Sends the checked rows now, on ``taken`` reserved slots (those not used come
         back); how many went. During a 429 pause or a shutdown none go: they return to
-        the buffer."""
+        the queue."""
         sent_at = time.monotonic()
         if sent_at < self.paused_until_mono or self.stopping:
             # A 429 arrived while this group was being checked: it waits with the rest.
             self.pacer.give_back(taken)
             for c in checked:
                 self.caps.discard(c.job.id)
-            self.buffer.extendleft(c.job for c in reversed(checked))
+            self.queue.put_back(c.job for c in checked)
             return 0
         # The window counts the real dispatch time: Telegram counts what arrives.
         self.pacer.dispatched(taken, len(checked), sent_at, taken_at)
@@ -362,66 +342,6 @@ class AppSender:
             # The send task owns its slot from here (given back in _send).
             self._spawn(self.inflight, self._send(c.job, c.rendered, sent_at))
         return len(checked)
-
-    async def _check(
-        self, group: list[Job], previous: list[_Checked] | None = None
-    ) -> tuple[list[_Checked], float]:
-        """The pre-send check of every row, for the chat id it goes to now (after a
-        migration, the new one), then personalisation (reused from ``previous`` when
-        the message version is the same). Only a database failure raises."""
-        items = [CheckItem(j.id, j.token, moved=j.token != j.stored_token) for j in group]
-        # Taken before the read: see delivery/caps.py for why nothing is counted twice.
-        snapshot = self.caps.snapshot(j.token for j in group)
-        states = await self.store.pre_send_state(self.app_id, items, snapshot.ids) if group else {}
-        answered = time.monotonic()
-        before = {c.job.id: c for c in previous or ()}
-        sendable: list[_Checked] = []
-        for job in group:
-            state = self._with_unrecorded(job, states.get(job.id), snapshot)
-            decision = decide.before_send(job, state)
-            if decision.action is not Action.SEND or state is None:
-                self._apply(job, decision)
-                continue
-            if state.facts is not None and state.facts.cap is not None and job.is_broadcast:
-                self.caps.passed(job.id, job.token)
-            old = before.get(job.id)
-            if old is not None and old.version == state.message_version:
-                sendable.append(old)
-                continue
-            rendered = await self.personalizer.personalize(job, state.message_version)
-            if isinstance(rendered, RenderFailure):
-                self._apply(job, decide.template_failed(rendered.description))
-                continue
-            sendable.append(_Checked(job, rendered, state.message_version))
-        return sendable, answered
-
-    def _with_unrecorded(
-        self, job: Job, state: PreSendState | None, snapshot: Snapshot
-    ) -> PreSendState | None:
-        """The state with the frequency cap's count raised by this bot's broadcast sends
-        to the chat that the database does not show yet (in flight or unwritten)."""
-        if state is None or state.facts is None or state.facts.cap is None:
-            return state
-        extra = self.caps.count(job.token, job.id, snapshot)
-        if not extra:
-            return state
-        facts = dataclasses.replace(state.facts, sent_in_period=state.facts.sent_in_period + extra)
-        return dataclasses.replace(state, facts=facts)
-
-    def _chore_free(self, name: str) -> bool:
-        task = self.chores.get(name)
-        return task is None or task.done()
-
-    def _chore(self, name: str, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self.chores[name] = task
-        task.add_done_callback(functools.partial(self._chore_done, name))
-
-    def _chore_done(self, name: str, task: asyncio.Task[Any]) -> None:
-        if self.chores.get(name) is task:
-            del self.chores[name]
-        if not task.cancelled() and task.exception() is not None:
-            self.errors.report(f"app {self.app_id}: {name}", f"{name} failed", task.exception())
 
     async def _flush_chore(self) -> None:
         if not await self.outbox.flush():
@@ -453,7 +373,7 @@ class AppSender:
             await asyncio.sleep(CHECK_FAILED_PAUSE_S)
             return
         self.errors.resolved(f"app {self.app_id}: claim")
-        self._enqueue(jobs)
+        self.queue.add_claimed(jobs)
         if not tx_only and len(jobs) < claim_size // 2:
             self.claim_exhausted_at = time.monotonic()
 
@@ -465,22 +385,13 @@ class AppSender:
         safety = self.settings.rate_safety
         self.chats.configure(bot.private_chat_per_second * safety, bot.group_per_minute * safety)
 
-    def _enqueue(self, jobs: list[Job]) -> None:
-        """Transactional jobs to the front of the buffer (in order), broadcasts to the back."""
-        urgent = [j for j in jobs if j.broadcast_id is None]
-        self.buffer.extendleft(reversed(urgent))
-        self.buffer.extend(j for j in jobs if j.broadcast_id is not None)
-
     def _sleep_hint(self, now: float) -> float:
-        if self.chores.get("claim") is not None:
+        if self.chores.is_running("claim"):
             return 0.005  # rows are on their way
-        if self.deferred:
-            return max(0.001, min(self.deferred[0].ready_at - now, self.settings.worker_poll_s))
+        ready_at = self.queue.next_ready_at()
+        if ready_at is not None:
+            return max(0.001, min(ready_at - now, self.settings.worker_poll_s))
         return self.settings.worker_poll_s if not self.inflight else 0.01
-
-    def _release_deferred(self, now: float) -> None:
-        while self.deferred and self.deferred[0].ready_at <= now:
-            self.buffer.appendleft(heapq.heappop(self.deferred).job)
 
     async def _send(self, job: Job, rendered: RenderedMessage, stamp: float) -> None:
         try:
@@ -569,7 +480,7 @@ class AppSender:
             self.paused_until_mono = max(self.paused_until_mono, resume)
             # Beyond the pause, the bot's rate drops and climbs back slowly (AIMD).
             self.pacer.rate_limited(mono, resume)
-            self.buffer.appendleft(job)
+            self.queue.put_back_one(job)
             self._spawn(
                 self.inflight,
                 self._quietly(
@@ -581,7 +492,7 @@ class AppSender:
             old, job.token = job.token, d.chat_id
             job.migrations += 1
             # Back to the front: the next pass checks (mute, token) the new chat id.
-            self.buffer.appendleft(job)
+            self.queue.put_back_one(job)
             self._spawn(
                 self.inflight,
                 self._quietly("migration", self.store.migrate_token(self.app_id, old, d.chat_id)),
@@ -599,19 +510,14 @@ class AppSender:
         metrics.MESSAGES.labels(self.bot_label, result["b_error_name"] or result["b_status"]).inc()
 
     async def _shutdown(self) -> None:
-        if self.chores:
-            # A claim finishing now still lands in the buffer, and is requeued below.
-            await asyncio.gather(*list(self.chores.values()), return_exceptions=True)
+        # A claim finishing now still lands in the queue, and is requeued below.
+        await self.chores.wait()
         if self.checks:
             # Checked groups are sent (and land in inflight); failed ones go back.
             await asyncio.gather(*list(self.checks), return_exceptions=True)
         if self.inflight:
             await asyncio.gather(*list(self.inflight), return_exceptions=True)
-        for d in self.deferred:
-            self.buffer.append(d.job)
-        self.deferred = []
-        self.outbox.requeue_ids.extend(j.id for j in self.buffer)
-        self.buffer.clear()
+        self.outbox.requeue_ids.extend(j.id for j in self.queue.drain())
         for _ in range(20):
             try:
                 if await self.outbox.flush() and not self.outbox.pending:

@@ -451,7 +451,7 @@ async def drain(sender: Any, store: InMemoryDeliveryStore, limit_s: float = 20.0
             if not pending and not sender.outbox.pending and not sender.inflight:
                 break
             waiting = [r for r in pending if r.status == st.IN_QUEUE]
-            if waiting and len(waiting) == len(pending) and not sender.buffer:
+            if waiting and len(waiting) == len(pending) and not sender.queue:
                 earliest = min(r.available_at for r in waiting)
                 if earliest > store.now():
                     store.skew += earliest - store.now() + timedelta(milliseconds=1)
