@@ -15,18 +15,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hushcast.cli_client import (
+from hushcast.cli_api import (
     DEFAULT_URL,
     KeyOption,
     UrlOption,
-    _client,
-    _escape,
+    api_client,
     api_errors,
-    broadcast_app,
-    counters_table,
     err,
-    follow_broadcast,
+    markup_escape,
 )
+from hushcast.cli_broadcasts import broadcast_app, counters_table, follow_broadcast
 
 apps_app = typer.Typer(
     help="Bots (through the HTTP API). Without a command: list them.",
@@ -67,7 +65,7 @@ def _table(*columns: str, title: str) -> Table:
 
 
 def _list_apps(url: str, key: str | None, as_json: bool) -> None:
-    with _client(url, key) as client, api_errors():
+    with api_client(url, key) as client, api_errors():
         items = client.get("/v1/apps")
     if as_json:
         print_json(items)
@@ -121,10 +119,10 @@ def apps_add(
     body: dict[str, Any] = {"botToken": bot_token}
     if name:
         body["name"] = name
-    with _client(url, key) as client, api_errors():
+    with api_client(url, key) as client, api_errors():
         created = client.post("/v1/apps", json=body)
     print_id(created["appUuid"])
-    err.print(f"Connected @{_escape(str(created.get('botUsername')))}.")
+    err.print(f"Connected @{markup_escape(str(created.get('botUsername')))}.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,7 +143,7 @@ def messages_create(
     body: dict[str, Any] = {"name": name or text[:50], "text": text}
     if image:
         body["imageSource"] = image
-    with _client(url, key) as client, api_errors():
+    with api_client(url, key) as client, api_errors():
         created = client.post("/v1/messages/telegram", json=body)
     print_id(created["id"])
 
@@ -161,7 +159,7 @@ def messages_list(
 ) -> None:
     """Lists messages, newest first."""
     params = {"search": search} if search else None
-    with _client(url, key) as client, api_errors():
+    with api_client(url, key) as client, api_errors():
         items = client.get("/v1/messages/telegram", params=params)
     if as_json:
         print_json(items)
@@ -181,7 +179,7 @@ def messages_show(
     key: KeyOption = None,
 ) -> None:
     """Shows one message."""
-    with _client(url, key) as client, api_errors():
+    with api_client(url, key) as client, api_errors():
         item = client.get(f"/v1/messages/telegram/{message_id}")
     if as_json:
         print_json(item)
@@ -195,7 +193,7 @@ def messages_show(
 
 
 # --------------------------------------------------------------------------------------------
-# broadcast list|show|pause|resume|cancel (send lives in cli_client)
+# broadcast list|show|pause|resume|cancel (send lives in cli_broadcasts)
 
 BroadcastId = Annotated[int, typer.Argument(metavar="ID", help="Broadcast id")]
 
@@ -208,7 +206,7 @@ def broadcast_list(
     key: KeyOption = None,
 ) -> None:
     """Lists broadcasts, newest first, with their counters."""
-    with _client(url, key) as client, api_errors():
+    with api_client(url, key) as client, api_errors():
         items = client.get("/v1/broadcasts", params={"maxrows": maxrows})
     if as_json:
         print_json(items)
@@ -238,7 +236,7 @@ def broadcast_show(
     key: KeyOption = None,
 ) -> None:
     """Shows a broadcast's status and counters (--follow: until it ends)."""
-    with _client(url, key) as client, api_errors():
+    with api_client(url, key) as client, api_errors():
         if follow:
             view = follow_broadcast(client, broadcast_id)
         else:
@@ -253,7 +251,7 @@ def _action(method: str, suffix: str, done: str) -> Any:
         url: UrlOption = DEFAULT_URL,
         key: KeyOption = None,
     ) -> None:
-        with _client(url, key) as client, api_errors():
+        with api_client(url, key) as client, api_errors():
             view = client.request(method, f"/v1/broadcast/{broadcast_id}{suffix}")
         if as_json:
             print_json(view)

@@ -22,7 +22,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
-from hushcast.cli_client import ApiClient, ApiFailure, counters_table, follow_broadcast
+from hushcast.cli_api import ApiClient, ApiFailure
+from hushcast.cli_broadcasts import counters_table, follow_broadcast
 
 if TYPE_CHECKING:
     import uvicorn

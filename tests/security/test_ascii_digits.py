@@ -113,7 +113,7 @@ def test_broadcast_message_id_superscript_is_400(
 
 
 def test_cli_token_import_reads_contact_ids_as_ascii_digits() -> None:
-    from hushcast.cli_client import _token_item
+    from hushcast.cli_tokens import _token_item
 
     assert _token_item({"token": "5", "contactId": " 12 "}, ["contactId"])["contactId"] == 12
     # Left as text (it used to raise ValueError in the CLI); the server answers 400.
