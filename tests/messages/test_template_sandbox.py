@@ -103,7 +103,7 @@ def test_map_keys_that_look_like_internals_are_just_keys() -> None:
 
 def test_unlisted_methods_are_undefined_at_run_time() -> None:
     # Built by hand, as if the translator had let the name through.
-    from hushcast.messages.velocity import Call, Output, Program, Reference
+    from hushcast.messages.velocity_nodes import Call, Output, Program, Reference
 
     for name in ("__class__", "format", "upper", "encode", "getClass", "pop", "__init__"):
         ref = Reference("data", (Call("get", ()),), False, None, "$data")

@@ -29,7 +29,8 @@ from hushcast.messages.template_values import (
     TemplateError,
     java_str,
 )
-from hushcast.messages.velocity import Program, compile_velocity, evaluate
+from hushcast.messages.velocity import compile_velocity, evaluate
+from hushcast.messages.velocity_nodes import Program
 
 __all__ = [
     "BudgetExceeded",
