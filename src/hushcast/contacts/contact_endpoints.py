@@ -12,6 +12,7 @@ from hushcast.core.jsonbody import parse_json_object
 from hushcast.core.openapi import body_doc
 from hushcast.core.retry import run_transaction
 from hushcast.orgs.deps import CurrentPrincipal
+from hushcast.yespo import contact_read_service as yespo_reading
 from hushcast.yespo import contact_service as yespo
 from hushcast.yespo.contact_schemas import (
     BulkUpsertResult,
@@ -67,7 +68,7 @@ async def upsert_contacts(request: Request, principal: CurrentPrincipal) -> Bulk
 def get_contact(contact_id: int, principal: CurrentPrincipal, conn: ReadConn) -> YespoContactDetail:
     """The contact in Yespo's shape (channels, address, fields with ids, groups) with its
     tokens (with the mute in force)."""
-    return yespo.get_contact(conn, principal.organization_id, contact_id)
+    return yespo_reading.get_contact(conn, principal.organization_id, contact_id)
 
 
 @router.delete("/contact/{contact_id}", response_model=DeletedId)

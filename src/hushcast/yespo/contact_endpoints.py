@@ -15,6 +15,7 @@ from hushcast.core.openapi import body_doc, problems
 from hushcast.core.pagination import Page, page_params, set_total
 from hushcast.core.retry import run_transaction
 from hushcast.orgs.deps import CurrentPrincipal
+from hushcast.yespo import contact_read_service as reading
 from hushcast.yespo import contact_service as service
 from hushcast.yespo.contact_schemas import (
     AddressBooksOut,
@@ -51,7 +52,7 @@ def search_contacts(
         "lastname": lastname,
         "contactKey": contactKey,
     }
-    items, total = service.search(
+    items, total = reading.search(
         conn, principal.organization_id, params, page.offset, page.maxrows
     )
     set_total(response, total)
@@ -114,7 +115,7 @@ async def subscribe(request: Request, principal: CurrentPrincipal) -> ContactIdO
 def address_books(principal: CurrentPrincipal, conn: ReadConn) -> AddressBooksOut:
     """The custom contact fields with the ids ``fields: [{"id", "value"}]`` takes. A field
     gets its id the first time a contact is written with it by name."""
-    return service.address_books(conn, principal.organization_id)
+    return reading.address_books(conn, principal.organization_id)
 
 
 @router.get("/importstatus/{session_id}", response_model=ImportStatus)

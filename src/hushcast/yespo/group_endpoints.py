@@ -15,7 +15,7 @@ from hushcast.core.pagination import Page, page_params, set_total
 from hushcast.groups import service as groups
 from hushcast.groups.schemas import GroupAdded, GroupMembers, GroupRemoved
 from hushcast.orgs.deps import CurrentPrincipal
-from hushcast.yespo import contact_service, group_service
+from hushcast.yespo import contact_read_service, group_service
 from hushcast.yespo.contact_schemas import YespoContactOut
 
 router = APIRouter(tags=["groups"])
@@ -30,7 +30,7 @@ def group_contacts(
     page: Annotated[Page, Depends(page_params)],
 ) -> list[YespoContactOut]:
     """The group's contacts in Yespo's Contact shape; total in TotalCount."""
-    items, total = contact_service.group_members(
+    items, total = contact_read_service.group_members(
         conn, principal.organization_id, group_id, page.offset, page.maxrows
     )
     set_total(response, total)
